@@ -1,0 +1,61 @@
+/**
+ * The contract between the tagger and its collectors. A collector watches one source and
+ * pushes TagInfo batches; it works in one or more of three modes:
+ * - streamer: `run()` follows the source until the signal aborts (Docker, containerd events);
+ * - puller: `pull()` is called every `pullIntervalMs` and pushes only what changed (kubelet);
+ * - fetcher: `fetch()` is asked on a cache miss for entities of `fetchPrefixes` (ECS; Docker and
+ *   kubelet also answer misses).
+ * Collectors never throw into the store: they log, count, retry, and report health.
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { EntityId, TagInfo } from '../types.js';
+
+export interface TagSink {
+  push(infos: readonly TagInfo[]): void;
+}
+
+export interface CollectorContext {
+  readonly sink: TagSink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Aborted when the tagger stops. */
+  readonly signal: AbortSignal;
+  /** Read access to the store, e.g. to learn which pods are known (containerd asks the kubelet). */
+  readonly knows: (entity: EntityId, source?: string) => boolean;
+  /** Asks another collector for an immediate fetch of an entity (containerd -> kubelet). */
+  readonly requestFetch: (entity: EntityId) => void;
+  /** Tells the tagger the first full sync is done (initial list, first poll): `ready()` waits for it. */
+  readonly markSynced: () => void;
+}
+
+/** `available`: start it; `unavailable`: not there yet, ask again later (with backoff). */
+export type DetectResult = { readonly available: true } | { readonly available: false; readonly reason: string };
+
+export interface CollectorHealth {
+  readonly healthy: boolean;
+  /** Why it is unhealthy, or what it is doing (`connected to unix:///var/run/docker.sock`). */
+  readonly message: string;
+}
+
+/** What a fetch found: the TagInfos to store (the entity's and any siblings'), or nothing. */
+export type FetchResult = { readonly found: true; readonly infos: readonly TagInfo[] } | { readonly found: false };
+
+export interface Collector {
+  /** The source name its TagInfos carry (`docker`, `kubelet`, `ecs`...). */
+  readonly name: string;
+  /** Entity prefixes (`container_id://`) this collector can fetch on a miss; none if no fetch(). */
+  readonly fetchPrefixes?: readonly string[];
+  /** Whether the source is present (a socket, a reachable URL). Absent: retried with backoff. */
+  detect?(signal: AbortSignal): Promise<DetectResult>;
+  /** Streamer: follows the source until ctx.signal aborts. Must handle its own reconnects. */
+  run?(ctx: CollectorContext): Promise<void>;
+  /** Puller: one poll; pushes only what changed since the last one. */
+  pull?(ctx: CollectorContext): Promise<void>;
+  readonly pullIntervalMs?: number;
+  /** Fetcher: the tags of one entity, asked on a cache miss. */
+  fetch?(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult>;
+  health(): CollectorHealth;
+  /** Releases clients and sockets; called once after the tagger stops. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+/**
+ * Builds the collectors a config asks for. Each collector module contributes one factory here;
+ * `enabled: false` leaves it out, `auto` keeps it and lets its detect() decide at run time, `true`
+ * keeps it without detection (its own loop retries until the source answers).
+ */
+import type { Clock } from '../clock.js';
+import type { TaggerConfig, Toggle } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Collector } from './collector.js';
+
+export interface CollectorDeps {
+  readonly config: TaggerConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface CollectorFactory {
+  readonly name: string;
+  readonly enabled: (config: TaggerConfig) => Toggle;
+  /** `autodetect` is true for `enabled: auto`: the collector must then offer detect(). */
+  readonly create: (deps: CollectorDeps, autodetect: boolean) => Collector;
+}
+
+/** Every known collector, in start order. */
+export const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [];
+
+export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
+  const out: Collector[] = [];
+  for (const factory of factories) {
+    const toggle = factory.enabled(deps.config);
+    if (toggle === 'false') continue;
+    out.push(factory.create(deps, toggle === 'auto'));
+  }
+  return out;
+}

@@ -1,0 +1,255 @@
+/**
+ * Configuration: a YAML file (`--config FILE` or TAGGER_CONFIG) overlaid with environment
+ * variables, where key `a.b_c` is `TAGGER_A_B_C`. Every key is declared once in SCHEMA with its
+ * type and default; an unknown file key or a bad value is a ConfigError naming the key.
+ * Standard variables are honoured as their own tools do: DOCKER_HOST, ECS_CONTAINER_METADATA_URI_V4,
+ * ECS_CONTAINER_METADATA_URI.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+import type { RuleMap } from './rules.js';
+
+export type Toggle = 'auto' | 'true' | 'false';
+
+export interface TaggerConfig {
+  mode: 'local' | 'remote';
+  log: { level: LogLevel };
+  ipc: { socket: string; tcp_address: string; auth_token_file: string; heartbeat_interval: number; max_connections: number };
+  remote: { socket: string; address: string; auth_token_file: string };
+  store: { deletion_grace: number; prune_interval: number; tombstone_ttl: number };
+  fetch: { timeout: number; not_found_ttl: number; error_ttl: number };
+  docker: { enabled: Toggle; host: string; labels_as_tags: RuleMap; env_as_tags: RuleMap };
+  containerd: {
+    enabled: Toggle;
+    socket: string;
+    namespaces: string[];
+    exclude_namespaces: string[];
+    labels_as_tags: RuleMap;
+    env_as_tags: RuleMap;
+  };
+  kubelet: {
+    enabled: Toggle;
+    url: string;
+    token_file: string;
+    ca_file: string;
+    tls_verify: boolean;
+    poll_interval: number;
+    pod_labels_as_tags: RuleMap;
+    pod_annotations_as_tags: RuleMap;
+  };
+  ecs: { enabled: Toggle; agent_url: string; metadata_uri_v4: string; metadata_uri: string; task_tags: boolean };
+}
+
+type Kind = 'string' | 'bool' | 'duration' | 'toggle' | 'rules' | 'list' | 'int' | 'mode' | 'level' | 'address';
+
+interface KeySpec {
+  readonly kind: Kind;
+  readonly default: unknown;
+  /** Standard environment variable that sets it, honoured below the TAGGER_ one. */
+  readonly standardEnv?: string;
+}
+
+/** Every key, with its type and default. docs/configuration.md documents each. */
+export const SCHEMA: Readonly<Record<string, KeySpec>> = {
+  mode: { kind: 'mode', default: 'local' },
+  'log.level': { kind: 'level', default: 'info' },
+  'ipc.socket': { kind: 'string', default: '/var/run/tagger/tagger.sock' },
+  'ipc.tcp_address': { kind: 'address', default: '' },
+  'ipc.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
+  'ipc.heartbeat_interval': { kind: 'duration', default: 30_000 },
+  'ipc.max_connections': { kind: 'int', default: 1024 },
+  'remote.socket': { kind: 'string', default: '' },
+  'remote.address': { kind: 'address', default: '' },
+  'remote.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
+  'store.deletion_grace': { kind: 'duration', default: 5 * 60_000 },
+  'store.prune_interval': { kind: 'duration', default: 10_000 },
+  'store.tombstone_ttl': { kind: 'duration', default: 10 * 60_000 },
+  'fetch.timeout': { kind: 'duration', default: 2_000 },
+  'fetch.not_found_ttl': { kind: 'duration', default: 60_000 },
+  'fetch.error_ttl': { kind: 'duration', default: 5_000 },
+  'docker.enabled': { kind: 'toggle', default: 'auto' },
+  'docker.host': { kind: 'string', default: 'unix:///var/run/docker.sock', standardEnv: 'DOCKER_HOST' },
+  'docker.labels_as_tags': { kind: 'rules', default: {} },
+  'docker.env_as_tags': { kind: 'rules', default: {} },
+  'containerd.enabled': { kind: 'toggle', default: 'auto' },
+  'containerd.socket': { kind: 'string', default: '/run/containerd/containerd.sock' },
+  'containerd.namespaces': { kind: 'list', default: [] },
+  'containerd.exclude_namespaces': { kind: 'list', default: ['moby'] },
+  'containerd.labels_as_tags': { kind: 'rules', default: {} },
+  'containerd.env_as_tags': { kind: 'rules', default: {} },
+  'kubelet.enabled': { kind: 'toggle', default: 'auto' },
+  'kubelet.url': { kind: 'string', default: '' },
+  'kubelet.token_file': { kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+  'kubelet.ca_file': { kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' },
+  'kubelet.tls_verify': { kind: 'bool', default: true },
+  'kubelet.poll_interval': { kind: 'duration', default: 5_000 },
+  'kubelet.pod_labels_as_tags': { kind: 'rules', default: {} },
+  'kubelet.pod_annotations_as_tags': { kind: 'rules', default: {} },
+  'ecs.enabled': { kind: 'toggle', default: 'auto' },
+  'ecs.agent_url': { kind: 'string', default: 'http://localhost:51678' },
+  'ecs.metadata_uri_v4': { kind: 'string', default: '', standardEnv: 'ECS_CONTAINER_METADATA_URI_V4' },
+  'ecs.metadata_uri': { kind: 'string', default: '', standardEnv: 'ECS_CONTAINER_METADATA_URI' },
+  'ecs.task_tags': { kind: 'bool', default: false },
+};
+
+/** `a.b_c` -> `TAGGER_A_B_C`. */
+export function envNameOf(key: string): string {
+  return `TAGGER_${key.replace(/\./g, '_').toUpperCase()}`;
+}
+
+/** The defaults, as a complete config. */
+export function defaultConfig(): TaggerConfig {
+  return resolveConfig({}, {});
+}
+
+/** Reads the YAML file (if any) and the environment into a validated config. */
+export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): TaggerConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.TAGGER_CONFIG;
+  let fileValues: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError('--config', `cannot read ${file}: ${(error as Error).message}`);
+    }
+    try {
+      fileValues = parseYaml(text) ?? {};
+    } catch (error) {
+      throw new ConfigError('--config', `${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return resolveConfig(fileValues, env);
+}
+
+/**
+ * Builds a config from a nested object (as YAML gives, or `init(config)` passes) and an environment.
+ * Precedence: TAGGER_* variable, then the object, then the standard variable, then the default.
+ */
+export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): TaggerConfig {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
+  const flat = flatten(values as Record<string, unknown>);
+  for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SCHEMA)) {
+    const envName = envNameOf(key);
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') out[key] = coerce(envName, spec.kind, fromEnv, true);
+    else if (key in flat) out[key] = coerce(key, spec.kind, flat[key], false);
+    else if (spec.standardEnv && env[spec.standardEnv]) out[key] = coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
+    else out[key] = structuredClone(spec.default);
+  }
+  return unflatten(out) as unknown as TaggerConfig;
+}
+
+/** Nested keys joined with dots; rule maps (values of `*_as_tags`) stay whole. */
+function flatten(values: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && SCHEMA[key]?.kind !== 'rules') Object.assign(out, flatten(v as Record<string, unknown>, key));
+    else out[key] = v;
+  }
+  return out;
+}
+
+function unflatten(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split('.');
+    let node = out;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1] as string] = value;
+  }
+  return out;
+}
+
+function coerce(key: string, kind: Kind, raw: unknown, fromText: boolean): unknown {
+  switch (kind) {
+    case 'string':
+      if (typeof raw !== 'string') throw new ConfigError(key, 'must be a string');
+      return raw;
+    case 'address':
+      if (typeof raw !== 'string') throw new ConfigError(key, 'must be a host:port string');
+      if (raw !== '' && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(raw)) throw new ConfigError(key, `must be host:port, got ${JSON.stringify(raw)}`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && /^(true|1|yes|on)$/i.test(raw)) return true;
+      if (typeof raw === 'string' && /^(false|0|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(key, 'must be true or false');
+    case 'toggle': {
+      const text = String(raw).toLowerCase();
+      if (typeof raw === 'boolean' || text === 'auto' || text === 'true' || text === 'false') return text;
+      throw new ConfigError(key, 'must be auto, true or false');
+    }
+    case 'mode':
+      if (raw === 'local' || raw === 'remote') return raw;
+      throw new ConfigError(key, 'must be local or remote');
+    case 'level':
+      if (typeof raw === 'string' && (LOG_LEVELS as readonly string[]).includes(raw)) return raw;
+      throw new ConfigError(key, `must be one of ${LOG_LEVELS.join(', ')}`);
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(key, 'must be a positive whole number');
+      return n;
+    }
+    case 'duration':
+      return parseDuration(key, raw);
+    case 'list':
+      return parseList(key, raw, fromText);
+    case 'rules':
+      return parseRules(key, raw, fromText);
+  }
+}
+
+/** `500ms`, `10s`, `5m`, `1h`, or a bare number of seconds. */
+export function parseDuration(key: string, raw: unknown): number {
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return raw * 1000;
+  if (typeof raw === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
+    if (m) {
+      const unit = m[2] ?? 's';
+      const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+      return Math.round(Number(m[1]) * factor);
+    }
+  }
+  throw new ConfigError(key, `must be a duration such as 500ms, 10s or 5m, got ${JSON.stringify(raw)}`);
+}
+
+function parseList(key: string, raw: unknown, fromText: boolean): string[] {
+  let value = raw;
+  if (fromText && typeof raw === 'string') value = raw.trim().startsWith('[') ? parseJson(key, raw) : raw.split(/[\s,]+/).filter(Boolean);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(key, 'must be a list of strings');
+  return value as string[];
+}
+
+function parseRules(key: string, raw: unknown, fromText: boolean): Record<string, string | string[]> {
+  const value = fromText && typeof raw === 'string' ? parseJson(key, raw) : raw;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(key, 'must be a map of key or glob -> tag name');
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string' && v.trim() !== '') out[k] = v;
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.trim() !== '')) out[k] = v as string[];
+    else throw new ConfigError(`${key}.${k}`, 'tag name must be a non-empty string (or list of them)');
+  }
+  return out;
+}
+
+function parseJson(key: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(key, 'must be JSON here (environment values of maps and lists are JSON)');
+  }
+}
+
+function suggest(key: string): string {
+  const last = key.split('.').pop() ?? key;
+  const close = Object.keys(SCHEMA).find((k) => k.endsWith(`.${last}`) || k === last);
+  return close ? ` (did you mean ${close}?)` : '';
+}

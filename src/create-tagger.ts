@@ -1,0 +1,45 @@
+/**
+ * createTagger(): the one entry point for building a tagger, local (collectors from config or
+ * given) or remote (a replica of a daemon's store).
+ */
+import { systemClock, type Clock } from './clock.js';
+import type { Collector } from './collectors/collector.js';
+import { collectorsFromConfig } from './collectors/registry.js';
+import { resolveConfig, type TaggerConfig } from './config.js';
+import { silentLogger, type Logger } from './logger.js';
+import { LocalTagger, type LocalTaggerOptions, type Tagger } from './tagger.js';
+
+export interface CreateTaggerOptions extends Omit<LocalTaggerOptions, 'collectors'> {
+  /** `local` (default) runs collectors; `remote` follows a daemon. */
+  readonly mode?: 'local' | 'remote';
+  /** Config as a nested object (the YAML's shape) or a loaded TaggerConfig. */
+  readonly config?: TaggerConfig | Record<string, unknown>;
+  /** Collectors to run instead of those the config names (tests, custom sources). */
+  readonly collectors?: readonly Collector[];
+  /** Remote mode: the daemon's unix socket, or `address` as host:port, and its token file. */
+  readonly socket?: string;
+  readonly address?: string;
+  readonly authTokenFile?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function createTagger(options: CreateTaggerOptions = {}): Tagger {
+  const env = options.env ?? process.env;
+  const config = resolveConfig(options.config ?? {}, options.config ? {} : env);
+  const clock: Clock = options.clock ?? systemClock;
+  const logger: Logger = options.logger ?? silentLogger;
+  const mode = options.mode ?? config.mode;
+  if (mode === 'remote') throw new Error('remote mode is not available yet');
+  return new LocalTagger({
+    deletionGraceMs: config.store.deletion_grace,
+    pruneIntervalMs: config.store.prune_interval,
+    tombstoneTtlMs: config.store.tombstone_ttl,
+    fetchTimeoutMs: config.fetch.timeout,
+    notFoundTtlMs: config.fetch.not_found_ttl,
+    errorTtlMs: config.fetch.error_ttl,
+    ...options,
+    clock,
+    logger,
+    collectors: options.collectors ?? collectorsFromConfig({ config, clock, logger, env }),
+  });
+}

@@ -1,0 +1,21 @@
+/** The public library API (see docs/library.md). Explicit named exports only. */
+export { createTagger } from './create-tagger.js';
+export type { CreateTaggerOptions } from './create-tagger.js';
+export { init, tag, tagSync, getDefaultTagger, setDefaultTagger, resetDefaultTagger } from './default-tagger.js';
+export { LocalTagger } from './tagger.js';
+export type { Tagger, TaggerHealth, TaggerCounters, CardinalityInput, QueryOptions, LocalTaggerOptions } from './tagger.js';
+export { TagStore } from './store/tag-store.js';
+export type { TagStoreOptions } from './store/tag-store.js';
+export { Subscription } from './store/subscriptions.js';
+export type { SubscribeOptions } from './store/subscriptions.js';
+export { TagList, deletionTagInfo } from './taglist.js';
+export { parseEntityId, parseCardinality, containerEntityId, GLOBAL_ENTITY_ID } from './entity.js';
+export { SourcePriority, CARDINALITIES } from './types.js';
+export type { Cardinality, EntityId, TagInfo, SourceTags, MergedTags, EntitySnapshot, EntityEvent } from './types.js';
+export type { Collector, CollectorContext, CollectorHealth, FetchResult, DetectResult, TagSink } from './collectors/collector.js';
+export { loadConfig, resolveConfig, defaultConfig } from './config.js';
+export type { TaggerConfig } from './config.js';
+export { TaggerError, InvalidEntityError, InvalidCardinalityError, ConfigError } from './errors.js';
+export type { TaggerErrorCode } from './errors.js';
+export { ManualClock, systemClock } from './clock.js';
+export type { Clock } from './clock.js';

@@ -1,0 +1,101 @@
+/**
+ * The one retry helper: exponential backoff with jitter, a cap, an optional overall deadline, a
+ * clock and an AbortSignal. A PermanentError stops it at once. Named presets keep the numbers in
+ * one place instead of copies at each call site.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { AbortedError, isTaggerError } from '../errors.js';
+
+export interface BackoffOptions {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** Give up once this much time has passed since the first attempt. Default: never. */
+  readonly maxElapsedMs?: number;
+  /** Fraction of each delay that is randomised (0 to 1). Default 0.2. */
+  readonly jitter?: number;
+  readonly multiplier?: number;
+}
+
+export const BackoffPresets = {
+  /** Docker, containerd: reconnect to a local engine. */
+  engineReconnect: { initialMs: 250, maxMs: 30_000 },
+  /** A collector whose source is not there yet (Docker not started): keep looking, slowly. */
+  detect: { initialMs: 1_000, maxMs: 60_000 },
+  /** A remote replica following its daemon's stream. */
+  remoteStream: { initialMs: 500, maxMs: 5 * 60_000 },
+  /** A failed poll (kubelet): retry sooner than the next interval, up to a minute. */
+  poll: { initialMs: 1_000, maxMs: 60_000 },
+} as const satisfies Record<string, BackoffOptions>;
+
+/** Delay sequence for one series of attempts; reset() after a success. */
+export class Backoff {
+  private attempt = 0;
+  constructor(
+    private readonly options: BackoffOptions,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The delay before the next attempt. */
+  next(): number {
+    const { initialMs, maxMs, jitter = 0.2, multiplier = 2 } = this.options;
+    const base = Math.min(maxMs, initialMs * multiplier ** this.attempt);
+    this.attempt++;
+    const spread = base * jitter;
+    return Math.max(0, Math.round(base - spread + this.random() * 2 * spread));
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  get attempts(): number {
+    return this.attempt;
+  }
+}
+
+export interface RetryOptions extends BackoffOptions {
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+  /** Called after each failure with the delay before the next try. */
+  readonly onRetry?: (error: unknown, delayMs: number, attempt: number) => void;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Calls `fn` until it resolves. Rethrows a PermanentError at once, the last error once
+ * maxElapsedMs has passed, and an AbortedError when the signal aborts.
+ */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const clock = options.clock ?? systemClock;
+  const wait = options.sleep ?? sleep;
+  const backoff = new Backoff(options);
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) throw new AbortedError('retry');
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (isTaggerError(error, 'TAGGER_PERMANENT') || isTaggerError(error, 'TAGGER_ABORTED') || options.signal?.aborted) throw error;
+      const delay = backoff.next();
+      if (options.maxElapsedMs !== undefined && clock.now() + delay - started > options.maxElapsedMs) throw error;
+      options.onRetry?.(error, delay, attempt);
+      await wait(delay, options.signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects with AbortedError when the signal aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new AbortedError('sleep'));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortedError('sleep'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * The one HTTP client every collector and the IPC client share: HTTP/1.1 over a unix socket, TCP
+ * or TLS (undici underneath, where `socketPath` is only a connect option). It does I/O only:
+ * status checks, timeouts, abort, size caps and JSON decode, with typed errors. It knows nothing
+ * about tags.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { AbortedError, DecodeError, HttpStatusError, SocketError, TaggerError, TimeoutError } from '../errors.js';
+
+export interface Endpoint {
+  /** `http://host:port` or `https://host:port`; for a unix socket, `http://localhost`. */
+  readonly origin: string;
+  readonly socketPath?: string;
+  /** For logs and errors: the address the user configured. */
+  readonly display: string;
+}
+
+/**
+ * Parses what users write for an endpoint: `unix:///path`, `/path`, `tcp://host:port`,
+ * `host:port`, `http://...` or `https://...` (a path after the origin is kept as a base path).
+ */
+export function parseEndpoint(address: string): Endpoint & { readonly basePath: string } {
+  const trimmed = address.trim();
+  if (trimmed.startsWith('unix://')) return { origin: 'http://localhost', socketPath: trimmed.slice('unix://'.length), display: trimmed, basePath: '' };
+  if (trimmed.startsWith('/')) return { origin: 'http://localhost', socketPath: trimmed, display: `unix://${trimmed}`, basePath: '' };
+  let url: URL;
+  try {
+    url = new URL(trimmed.startsWith('tcp://') ? `http://${trimmed.slice(6)}` : /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`);
+  } catch (cause) {
+    throw new DecodeError(`endpoint ${JSON.stringify(address)}`, { cause });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DecodeError(`endpoint ${JSON.stringify(address)}`, { cause: new Error(`unsupported scheme ${url.protocol}`) });
+  return { origin: url.origin, display: trimmed, basePath: url.pathname.replace(/\/+$/, '') };
+}
+
+export interface HttpClientOptions {
+  /** Default timeout for a whole request, headers and body. */
+  readonly timeoutMs?: number;
+  /** Largest body read into memory. Default 64 MiB. */
+  readonly maxBodyBytes?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
+  /** Connections kept per origin. Default 8. */
+  readonly connections?: number;
+}
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly maxBodyBytes?: number;
+  readonly method?: 'GET' | 'POST' | 'HEAD';
+}
+
+export interface StreamOptions extends RequestOptions {
+  /** Time allowed for the response headers; the body itself may stay open forever. */
+  readonly headersTimeoutMs?: number;
+  /** Longest line accepted; a longer one ends the stream with a DecodeError. Default 4 MiB. */
+  readonly maxLineBytes?: number;
+  /** Called once the headers arrive (the stream is established). */
+  readonly onOpen?: () => void;
+}
+
+export interface TextResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+export class HttpClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  readonly endpoint: Endpoint;
+
+  constructor(
+    address: string | (Endpoint & { basePath?: string }),
+    private readonly options: HttpClientOptions = {},
+  ) {
+    const parsed = typeof address === 'string' ? parseEndpoint(address) : { basePath: '', ...address };
+    this.endpoint = parsed;
+    this.basePath = parsed.basePath;
+    this.pool = new Pool(parsed.origin, {
+      connections: options.connections ?? 8,
+      // Our own timeouts govern requests; undici's would cut long-lived streams.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: {
+        ...(parsed.socketPath ? { socketPath: parsed.socketPath } : {}),
+        ...(options.tls ? { ca: options.tls.ca, rejectUnauthorized: options.tls.rejectUnauthorized ?? true } : {}),
+      },
+    });
+  }
+
+  /** GET `path` and decode its JSON body; throws HttpStatusError for any non-2xx status. */
+  async getJson<T = unknown>(path: string, options: RequestOptions & { decode?: (value: unknown) => T } = {}): Promise<T> {
+    const response = await this.request(path, options);
+    if (response.status < 200 || response.status >= 300) throw new HttpStatusError(response.status, this.describe(path), response.body);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(response.body);
+    } catch (cause) {
+      throw new DecodeError(`JSON from ${this.describe(path)}`, { cause });
+    }
+    return options.decode ? options.decode(parsed) : (parsed as T);
+  }
+
+  /** Any request; the status is returned, not checked. */
+  async request(path: string, options: RequestOptions = {}): Promise<TextResponse> {
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    const { signal, cleanup, timedOut } = withTimeout(options.signal, timeoutMs);
+    try {
+      const res = await this.pool.request({
+        path: this.basePath + path,
+        method: options.method ?? 'GET',
+        headers: { ...this.options.headers, ...options.headers },
+        signal,
+      });
+      const body = await readCapped(res.body, options.maxBodyBytes ?? this.options.maxBodyBytes ?? 64 * 1024 * 1024, this.describe(path));
+      return { status: res.statusCode, headers: res.headers, body };
+    } catch (error) {
+      throw this.translate(error, path, timedOut(), timeoutMs, options.signal);
+    } finally {
+      cleanup();
+    }
+  }
+
+  /**
+   * Opens a long-lived response and calls `onLine` for each newline-delimited line (an optional
+   * leading RS \x1e, as in json-seq, is stripped; empty lines are skipped). Resolves when the
+   * server ends the stream; rejects on errors, non-2xx status, or abort.
+   */
+  async streamLines(path: string, onLine: (line: string) => void, options: StreamOptions = {}): Promise<void> {
+    const headersTimeoutMs = options.headersTimeoutMs ?? options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    const { signal, cleanup, timedOut } = withTimeout(options.signal, headersTimeoutMs);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        path: this.basePath + path,
+        method: 'GET',
+        headers: { ...this.options.headers, ...options.headers },
+        signal,
+      });
+    } catch (error) {
+      cleanup();
+      throw this.translate(error, path, timedOut(), headersTimeoutMs, options.signal);
+    }
+    // Headers are in: from now on only the caller's signal may end the stream.
+    cleanup(true);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const body = await readCapped(res.body, 64 * 1024, this.describe(path)).catch(() => '');
+      cleanup();
+      throw new HttpStatusError(res.statusCode, this.describe(path), body);
+    }
+    const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
+    const decoder = new StringDecoder('utf8');
+    let pending = '';
+    const abortBody = (): void => {
+      res.body.destroy(new AbortedError(`stream ${this.describe(path)}`));
+    };
+    options.signal?.addEventListener('abort', abortBody, { once: true });
+    try {
+      options.onOpen?.();
+      for await (const chunk of res.body) {
+        pending += decoder.write(chunk as Buffer);
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          emit(pending.slice(0, newline));
+          pending = pending.slice(newline + 1);
+        }
+        if (pending.length > maxLine) throw new DecodeError(`stream ${this.describe(path)}`, { cause: new Error(`line longer than ${maxLine} bytes`) });
+      }
+      pending += decoder.end();
+      if (pending.length > 0) emit(pending);
+    } catch (error) {
+      throw this.translate(error, path, false, 0, options.signal);
+    } finally {
+      options.signal?.removeEventListener('abort', abortBody);
+      cleanup();
+    }
+
+    function emit(raw: string): void {
+      let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.charCodeAt(0) === 0x1e) line = line.slice(1);
+      if (line.trim() !== '') onLine(line);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy().catch(() => undefined);
+  }
+
+  private describe(path: string): string {
+    return `${this.endpoint.display.replace(/\/+$/, '')}${this.basePath}${path.split('?')[0] ?? ''}`;
+  }
+
+  private translate(error: unknown, path: string, timedOut: boolean, timeoutMs: number, callerSignal: AbortSignal | undefined): Error {
+    if (error instanceof TaggerError) return error;
+    if (timedOut) return new TimeoutError(`GET ${this.describe(path)}`, timeoutMs);
+    if (callerSignal?.aborted) return new AbortedError(`GET ${this.describe(path)}`);
+    if (error instanceof undiciErrors.RequestAbortedError) return new AbortedError(`GET ${this.describe(path)}`);
+    return new SocketError(this.endpoint.display, { cause: error });
+  }
+}
+
+/** A signal that fires on the caller's abort or after `ms`; `cleanup(keepCaller)` clears the timer. */
+function withTimeout(caller: AbortSignal | undefined, ms: number): { signal: AbortSignal; cleanup: (keepCaller?: boolean) => void; timedOut: () => boolean } {
+  const controller = new AbortController();
+  let fired = false;
+  const timer = ms > 0 ? setTimeout(() => {
+    fired = true;
+    controller.abort(new TimeoutError('request', ms));
+  }, ms) : undefined;
+  const onAbort = (): void => controller.abort(caller?.reason);
+  if (caller?.aborted) controller.abort(caller.reason);
+  else caller?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => fired,
+    cleanup: (keepCaller = false) => {
+      if (timer) clearTimeout(timer);
+      if (!keepCaller) caller?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new DecodeError(`body of ${what}`, { cause: new Error(`larger than ${maxBytes} bytes`) });
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}

@@ -1,0 +1,347 @@
+/**
+ * TagStore: every entity's tags, per source, merged for queries.
+ *
+ * Semantics (after the Datadog Agent's tagstore):
+ * - A TagInfo replaces everything its source said about the entity; other sources are untouched.
+ * - A delete from source S marks the entity; it stays queryable until the first prune after the
+ *   deletion grace, then goes entirely. Adds from other sources meanwhile do not cancel the delete
+ *   ("delete eventually wins"); an add from S itself does (a restarted container).
+ * - A removed entity leaves a tombstone for a while: adds from other sources are dropped and counted,
+ *   so a lagging source cannot resurrect it; an add from a deleting source revives it.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
+import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
+import { EntityRecord, EMPTY_MERGED, mergeSources, sameSourceTags, type Merged, type SourceEntry } from './entity-tags.js';
+import { EMPTY, InternPool } from './intern.js';
+import { Subscription, type SubscribeOptions } from './subscriptions.js';
+
+export interface TagStoreOptions {
+  readonly clock?: Clock;
+  /** How long a deleted entity stays queryable. Default 5 minutes. */
+  readonly deletionGraceMs?: number;
+  /** How long a removed entity's tombstone blocks other sources. Default 10 minutes. */
+  readonly tombstoneTtlMs?: number;
+  /** Share tag strings between entities. Default true (off only to measure what it saves). */
+  readonly intern?: boolean;
+}
+
+export interface StoreCounters {
+  updates: number;
+  unchangedUpdates: number;
+  deletesRequested: number;
+  deletesCancelled: number;
+  entitiesPruned: number;
+  tombstoneDrops: number;
+  malformed: number;
+  subscriberDrops: number;
+}
+
+export interface Tombstone {
+  readonly sources: ReadonlySet<string>;
+  readonly removedAt: number;
+  readonly expiresAt: number;
+}
+
+interface Change {
+  readonly record: EntityRecord;
+  readonly before: Merged | undefined;
+}
+
+export class TagStore {
+  private readonly clock: Clock;
+  readonly deletionGraceMs: number;
+  readonly tombstoneTtlMs: number;
+  private readonly entities = new Map<EntityId, EntityRecord>();
+  private readonly shortIds = new Map<string, EntityId>();
+  private readonly pendingDeletes = new Set<EntityRecord>();
+  private readonly tombstones = new Map<EntityId, Tombstone>();
+  private readonly subscribers = new Set<Subscription>();
+  private readonly pool: InternPool | undefined;
+  readonly counters: StoreCounters = {
+    updates: 0,
+    unchangedUpdates: 0,
+    deletesRequested: 0,
+    deletesCancelled: 0,
+    entitiesPruned: 0,
+    tombstoneDrops: 0,
+    malformed: 0,
+    subscriberDrops: 0,
+  };
+  /** Called for each TagInfo the store refuses, with the reason (for logs). */
+  onMalformed: ((info: unknown, reason: string) => void) | undefined;
+
+  constructor(options: TagStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.deletionGraceMs = options.deletionGraceMs ?? 5 * 60_000;
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 10 * 60_000;
+    this.pool = options.intern === false ? undefined : new InternPool();
+  }
+
+  /** Applies a batch of updates; subscribers get one batch of events for it. */
+  processTagInfo(infos: readonly TagInfo[], now = this.clock.now()): void {
+    const changes: Change[] = [];
+    for (const info of infos) {
+      const reason = invalidReason(info);
+      if (reason) {
+        this.counters.malformed++;
+        this.onMalformed?.(info, reason);
+        continue;
+      }
+      if (info.deleteEntity) this.markDeleted(info, now);
+      else this.applyAdd(info, changes);
+    }
+    if (changes.length > 0 && this.subscribers.size > 0) this.notify(changes);
+  }
+
+  /** The merged tags up to `cardinality`, or undefined for an unknown entity. Allocates nothing. */
+  lookup(id: EntityId, cardinality: Cardinality): readonly string[] | undefined {
+    return this.entities.get(id)?.merged.upTo(cardinality);
+  }
+
+  standard(id: EntityId): readonly string[] | undefined {
+    return this.entities.get(id)?.merged.standard;
+  }
+
+  has(id: EntityId): boolean {
+    return this.entities.has(id);
+  }
+
+  hasSource(id: EntityId, source: string): boolean {
+    return this.entities.get(id)?.source(source) !== undefined;
+  }
+
+  /** The full container ID for a 12-hex short one, if the store knows exactly one. */
+  resolveShortId(short: string): EntityId | undefined {
+    return this.shortIds.get(short.toLowerCase());
+  }
+
+  tombstone(id: EntityId): Tombstone | undefined {
+    return this.tombstones.get(id);
+  }
+
+  getEntity(id: EntityId): EntitySnapshot | undefined {
+    const record = this.entities.get(id);
+    return record && snapshotOf(record);
+  }
+
+  list(): EntitySnapshot[] {
+    return [...this.entities.values()].map(snapshotOf);
+  }
+
+  get size(): number {
+    return this.entities.size;
+  }
+
+  /** Distinct tag strings held (when interning). */
+  get distinctTags(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  get pendingDeleteCount(): number {
+    return this.pendingDeletes.size;
+  }
+
+  get tombstoneCount(): number {
+    return this.tombstones.size;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Entities by (source, kind), for metrics. O(entities): for scrapes, not the hot path. */
+  countBySourceAndKind(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const record of this.entities.values()) {
+      const kind = entityKindOf(record.id) ?? 'unknown';
+      for (const s of record.sources) {
+        const key = `${s.source}\u0000${kind}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * Removes entities whose grace has passed and expires old tombstones. Returns how many
+   * entities were removed. Subscribers get one batch of `deleted` events.
+   */
+  prune(now = this.clock.now()): number {
+    const removed: EntityEvent[] = [];
+    for (const record of this.pendingDeletes) {
+      const after = record.removeAfter();
+      if (after === undefined || after > now) continue;
+      this.tombstones.set(record.id, {
+        sources: new Set(record.deletes?.keys()),
+        removedAt: now,
+        expiresAt: now + this.tombstoneTtlMs,
+      });
+      this.removeRecord(record);
+      removed.push({ type: 'deleted', entity: { id: record.id } });
+    }
+    for (const [id, tomb] of this.tombstones) if (tomb.expiresAt <= now) this.tombstones.delete(id);
+    this.counters.entitiesPruned += removed.length;
+    if (removed.length > 0) this.deliverToAll((s) => removed.filter((e) => s.matches(e.entity.id)));
+    return removed.length;
+  }
+
+  /** Removes an entity at once, without grace or tombstone (replicas mirroring a daemon). */
+  remove(id: EntityId): boolean {
+    const record = this.entities.get(id);
+    if (!record) return false;
+    this.removeRecord(record);
+    this.deliverToAll((s) => (s.matches(id) ? [{ type: 'deleted', entity: { id } }] : []));
+    return true;
+  }
+
+  /**
+   * Subscribes to changes at a cardinality. The first batch is the snapshot of matching
+   * entities as `added` events (none when the store is empty).
+   */
+  subscribe(options: SubscribeOptions): Subscription {
+    const sub = new Subscription(options, (s) => {
+      if (this.subscribers.delete(s) && s.reason !== 'closed') this.counters.subscriberDrops++;
+    });
+    const snapshot: EntityEvent[] = [];
+    for (const record of this.entities.values()) {
+      if (sub.matches(record.id)) snapshot.push({ type: 'added', entity: { id: record.id, tags: record.merged.split(sub.cardinality) } });
+    }
+    this.subscribers.add(sub);
+    sub.deliver(snapshot, true);
+    return sub;
+  }
+
+  private applyAdd(info: TagInfo, changes: Change[]): void {
+    const tomb = this.tombstones.get(info.entity);
+    if (tomb) {
+      if (!tomb.sources.has(info.source)) {
+        this.counters.tombstoneDrops++;
+        return;
+      }
+      this.tombstones.delete(info.entity);
+    }
+    let record = this.entities.get(info.entity);
+    const isNew = record === undefined;
+    if (!record) {
+      record = new EntityRecord(info.entity);
+      this.entities.set(info.entity, record);
+      if (isFullHexContainerId(info.entity)) this.shortIds.set(info.entity.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12), info.entity);
+    }
+    if (record.deletes?.delete(info.source)) {
+      this.counters.deletesCancelled++;
+      if (record.deletes.size === 0) {
+        record.deletes = undefined;
+        this.pendingDeletes.delete(record);
+      }
+    }
+    const priority = priorityOf(info);
+    const previous = record.source(info.source);
+    if (previous && previous.priority === priority && sameSourceTags(previous.tags, info)) {
+      this.counters.unchangedUpdates++;
+      return;
+    }
+    this.counters.updates++;
+    const entry: SourceEntry = { source: info.source, priority, tags: this.internTags(info) };
+    if (previous) {
+      this.releaseTags(previous.tags);
+      record.sources[record.sources.indexOf(previous)] = entry;
+    } else {
+      record.sources.push(entry);
+    }
+    const before = isNew ? undefined : record.merged;
+    record.merged = mergeSources(record.sources);
+    changes.push({ record, before });
+  }
+
+  private markDeleted(info: TagInfo, now: number): void {
+    const record = this.entities.get(info.entity);
+    if (!record) return;
+    this.counters.deletesRequested++;
+    record.deletes ??= new Map();
+    // A repeated delete from the same source keeps the first deadline: the grace counts from death.
+    if (!record.deletes.has(info.source)) record.deletes.set(info.source, now + this.deletionGraceMs);
+    this.pendingDeletes.add(record);
+  }
+
+  private removeRecord(record: EntityRecord): void {
+    this.entities.delete(record.id);
+    this.pendingDeletes.delete(record);
+    if (isFullHexContainerId(record.id)) {
+      const short = record.id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
+      if (this.shortIds.get(short) === record.id) this.shortIds.delete(short);
+    }
+    for (const s of record.sources) this.releaseTags(s.tags);
+    record.sources = [];
+    record.merged = EMPTY_MERGED;
+  }
+
+  private internTags(info: TagInfo): SourceTags {
+    const pool = this.pool;
+    if (!pool) return { low: freeze(info.low), orchestrator: freeze(info.orchestrator), high: freeze(info.high), standard: freeze(info.standard) };
+    return {
+      low: pool.internAll(info.low),
+      orchestrator: pool.internAll(info.orchestrator),
+      high: pool.internAll(info.high),
+      standard: pool.internAll(info.standard),
+    };
+  }
+
+  private releaseTags(tags: SourceTags): void {
+    const pool = this.pool;
+    if (!pool) return;
+    pool.releaseAll(tags.low);
+    pool.releaseAll(tags.orchestrator);
+    pool.releaseAll(tags.high);
+    pool.releaseAll(tags.standard);
+  }
+
+  private notify(changes: readonly Change[]): void {
+    this.deliverToAll((sub) => {
+      const events: EntityEvent[] = [];
+      for (const { record, before } of changes) {
+        if (!sub.matches(record.id) || !this.entities.has(record.id)) continue;
+        if (before && before.sameUpTo(record.merged, sub.cardinality)) continue;
+        events.push({ type: before ? 'modified' : 'added', entity: { id: record.id, tags: record.merged.split(sub.cardinality) } });
+      }
+      return events;
+    });
+  }
+
+  private deliverToAll(eventsFor: (sub: Subscription) => EntityEvent[]): void {
+    for (const sub of [...this.subscribers]) {
+      const events = eventsFor(sub);
+      if (events.length > 0) sub.deliver(events);
+    }
+  }
+}
+
+function snapshotOf(record: EntityRecord): EntitySnapshot {
+  const sources: Record<string, SourceTags> = {};
+  for (const s of record.sources) sources[s.source] = s.tags;
+  const removeAfter = record.removeAfter();
+  return {
+    id: record.id,
+    sources,
+    tags: record.merged.split('high'),
+    ...(removeAfter !== undefined && record.deletes ? { pendingDelete: { sources: [...record.deletes.keys()], removeAfter } } : {}),
+  };
+}
+
+function freeze(list: readonly string[]): readonly string[] {
+  return list.length === 0 ? EMPTY : Object.freeze([...list]);
+}
+
+/** Why a TagInfo cannot be stored, or undefined when it is well-formed. */
+function invalidReason(info: TagInfo): string | undefined {
+  if (info === null || typeof info !== 'object') return 'not an object';
+  if (typeof info.source !== 'string' || info.source === '') return 'missing source';
+  if (typeof info.entity !== 'string' || entityKindOf(info.entity) === undefined) return 'bad entity ID';
+  if (info.deleteEntity) return undefined;
+  for (const key of ['low', 'orchestrator', 'high', 'standard'] as const) {
+    const list: unknown = info[key];
+    if (!Array.isArray(list)) return `${key} is not a list`;
+    for (const tag of list) if (typeof tag !== 'string' || tag === '') return `${key} holds a non-tag`;
+  }
+  return undefined;
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTaggerError } from '../errors.js';
+import { HttpClient, parseEndpoint } from './http-client.js';
+
+const LINES = ['{"a":1,"timeNano":1700000000123456789}', '\u001e{"b":"é"}', '{"c":3}'];
+let server: Server;
+let socket: string;
+const pending: ServerResponse[] = [];
+
+beforeAll(async () => {
+  socket = join(mkdtempSync(join(tmpdir(), 'tagger-http-')), 'test.sock');
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/json') return void res.end(JSON.stringify({ ok: true, auth: req.headers.authorization ?? null }));
+    if (url.pathname === '/garbage') return void res.end('{"truncated":');
+    if (url.pathname === '/missing') {
+      res.statusCode = 404;
+      return void res.end('{"message":"No such container: x"}');
+    }
+    if (url.pathname === '/big') return void res.end('x'.repeat(10_000));
+    if (url.pathname === '/hang') return void pending.push(res);
+    if (url.pathname === '/stream') {
+      // Split the payload at every byte: the reader must reassemble lines and UTF-8.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const bytes = Buffer.from(`${LINES.join('\n')}\n\r\n`, 'utf8');
+      let i = 0;
+      const tick = (): void => {
+        if (i >= bytes.length) return void res.end();
+        res.write(bytes.subarray(i, i + 1));
+        i++;
+        setImmediate(tick);
+      };
+      return tick();
+    }
+    if (url.pathname === '/open-stream') {
+      res.writeHead(200);
+      res.write('{"first":true}\n');
+      return void pending.push(res);
+    }
+    res.statusCode = 500;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+});
+
+afterAll(async () => {
+  for (const res of pending) res.destroy();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('parseEndpoint', () => {
+  it('understands the forms users write', () => {
+    expect(parseEndpoint('unix:///var/run/docker.sock')).toMatchObject({ socketPath: '/var/run/docker.sock', origin: 'http://localhost' });
+    expect(parseEndpoint('/run/x.sock')).toMatchObject({ socketPath: '/run/x.sock' });
+    expect(parseEndpoint('tcp://10.0.0.1:2375')).toMatchObject({ origin: 'http://10.0.0.1:2375' });
+    expect(parseEndpoint('127.0.0.1:5000')).toMatchObject({ origin: 'http://127.0.0.1:5000' });
+    expect(parseEndpoint('https://node:10250/base/')).toMatchObject({ origin: 'https://node:10250', basePath: '/base' });
+    expect(() => parseEndpoint('ftp://x')).toThrow(/endpoint/);
+  });
+});
+
+describe('HttpClient over a unix socket', () => {
+  it('decodes JSON and sends configured headers', async () => {
+    const client = new HttpClient(`unix://${socket}`, { headers: { authorization: 'Bearer t' } });
+    expect(await client.getJson('/json')).toEqual({ ok: true, auth: 'Bearer t' });
+    await client.close();
+  });
+
+  it('gives typed errors: status, decode, size cap, timeout, unreachable', async () => {
+    const client = new HttpClient(`unix://${socket}`, { timeoutMs: 100, maxBodyBytes: 1_000 });
+    const codes = [];
+    for (const path of ['/missing', '/garbage', '/big', '/hang']) codes.push(await client.getJson(path).catch((e: unknown) => (isTaggerError(e) ? e.code : 'untyped')));
+    expect(codes).toEqual(['TAGGER_HTTP_STATUS', 'TAGGER_DECODE', 'TAGGER_DECODE', 'TAGGER_TIMEOUT']);
+    const status = await client.getJson('/missing').catch((e: unknown) => e);
+    expect(status).toMatchObject({ status: 404 });
+    const nowhere = new HttpClient(`unix://${socket}.absent`, { timeoutMs: 500 });
+    expect(await nowhere.getJson('/json').catch((e: unknown) => (isTaggerError(e) ? e.code : 'untyped'))).toBe('TAGGER_SOCKET');
+    await Promise.all([client.close(), nowhere.close()]);
+  });
+
+  it('streams lines split at any byte, stripping RS and skipping blanks, and keeps raw text', async () => {
+    const client = new HttpClient(`unix://${socket}`);
+    const lines: string[] = [];
+    await client.streamLines('/stream', (line) => lines.push(line));
+    expect(lines).toEqual([LINES[0], '{"b":"é"}', LINES[2]]);
+    expect(lines[0]).toContain('1700000000123456789');
+    await client.close();
+  });
+
+  it('ends an open stream when the caller aborts', async () => {
+    const client = new HttpClient(`unix://${socket}`, { timeoutMs: 100 });
+    const controller = new AbortController();
+    const lines: string[] = [];
+    let opened = false;
+    const done = client.streamLines('/open-stream', (line) => {
+      lines.push(line);
+      controller.abort();
+    }, { signal: controller.signal, onOpen: () => (opened = true) });
+    const error = await done.catch((e: unknown) => e);
+    expect(opened).toBe(true);
+    expect(lines).toEqual(['{"first":true}']);
+    expect(isTaggerError(error, 'TAGGER_ABORTED')).toBe(true);
+    await client.close();
+  });
+});

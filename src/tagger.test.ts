@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from './clock.js';
+import type { Collector, CollectorContext, DetectResult, FetchResult } from './collectors/collector.js';
+import { deletionTagInfo } from './taglist.js';
+import { LocalTagger } from './tagger.js';
+import type { TagInfo } from './types.js';
+
+const C1 = `container_id://${'1'.repeat(64)}`;
+const C2 = `container_id://${'2'.repeat(64)}`;
+
+function tags(source: string, entity: string, low: string[], high: string[] = []): TagInfo {
+  return { source, entity, low, orchestrator: [], high, standard: [] };
+}
+
+/** A fetch-only collector whose answers the test controls, counting calls. */
+class FakeFetcher implements Collector {
+  readonly fetchPrefixes = ['container_id://'];
+  calls = 0;
+  constructor(
+    readonly name: string,
+    private readonly answer: (entity: string, signal: AbortSignal) => Promise<FetchResult>,
+  ) {}
+  async fetch(entity: string, _ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
+    this.calls++;
+    return this.answer(entity, signal);
+  }
+  health() {
+    return { healthy: true, message: 'ok' };
+  }
+}
+
+/** A streamer that pushes what the test gives it, then waits for stop. */
+class FakeStreamer implements Collector {
+  readonly name = 'docker';
+  ctx: CollectorContext | undefined;
+  constructor(private readonly initial: TagInfo[]) {}
+  async run(ctx: CollectorContext): Promise<void> {
+    this.ctx = ctx;
+    ctx.sink.push(this.initial);
+    ctx.markSynced();
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
+  health() {
+    return { healthy: true, message: 'streaming' };
+  }
+}
+
+const taggers: LocalTagger[] = [];
+function make(options: ConstructorParameters<typeof LocalTagger>[0]): LocalTagger {
+  const t = new LocalTagger(options);
+  taggers.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(taggers.splice(0).map((t) => t.stop()));
+});
+
+describe('LocalTagger', () => {
+  it('serves a streamer’s tags and becomes ready once it has synced', async () => {
+    const streamer = new FakeStreamer([tags('docker', C1, ['image_name:nginx'], ['container_name:web'])]);
+    const tagger = make({ collectors: [streamer] });
+    await tagger.start();
+    await tagger.ready();
+    expect(await tagger.tag(C1, 'low')).toEqual(['image_name:nginx']);
+    expect(tagger.tagSync(`docker://${'1'.repeat(64)}`, 'high')).toEqual(['image_name:nginx', 'container_name:web']);
+    expect(tagger.tagSync('1'.repeat(12), 'orch')).toEqual(['image_name:nginx']);
+    expect(tagger.tagSync(C2, 'low')).toEqual([]);
+    expect(() => tagger.tagSync('bogus', 'low')).toThrow(/invalid entity/);
+    expect(() => tagger.tagSync(C1, 'medium' as 'low')).toThrow(/invalid cardinality/);
+  });
+
+  it('fetches a miss once for concurrent callers and stores what it found, siblings included', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const ecs = new FakeFetcher('ecs', async (entity) => {
+      await gate;
+      return { found: true, infos: [tags('ecs', entity, ['task_family:web']), tags('ecs', C2, ['task_family:web'])] };
+    });
+    const tagger = make({ collectors: [ecs] });
+    await tagger.start();
+    const pending = [tagger.tag(C1), tagger.tag(C1), tagger.tag(C1)];
+    release();
+    const results = await Promise.all(pending);
+    expect(results).toEqual([['task_family:web'], ['task_family:web'], ['task_family:web']]);
+    expect(ecs.calls).toBe(1);
+    expect(await tagger.tag(C2)).toEqual(['task_family:web']);
+    expect(ecs.calls).toBe(1);
+  });
+
+  it('caches not-found for its TTL and errors for a shorter one', async () => {
+    const clock = new ManualClock(0);
+    let mode: 'missing' | 'broken' = 'missing';
+    const ecs = new FakeFetcher('ecs', async () => {
+      if (mode === 'broken') throw new Error('connection refused');
+      return { found: false };
+    });
+    const tagger = make({ collectors: [ecs], clock, notFoundTtlMs: 60_000, errorTtlMs: 5_000 });
+    await tagger.start();
+    expect(await tagger.tag(C1)).toEqual([]);
+    expect(await tagger.tag(C1)).toEqual([]);
+    expect(ecs.calls).toBe(1);
+    expect(tagger.fetchMemo('ecs', C1)?.outcome).toBe('not_found');
+    clock.advance(60_000);
+    mode = 'broken';
+    expect(await tagger.tag(C1)).toEqual([]);
+    expect(ecs.calls).toBe(2);
+    expect(tagger.fetchMemo('ecs', C1)).toMatchObject({ outcome: 'error', reason: 'connection refused' });
+    clock.advance(4_999);
+    await tagger.tag(C1);
+    expect(ecs.calls).toBe(2);
+    clock.advance(1);
+    await tagger.tag(C1);
+    expect(ecs.calls).toBe(3);
+    expect(tagger.counters.fetches.get('ecs:error')).toBe(2);
+  });
+
+  it('asks a fetcher about an entity another source reported, and never overwrites real tags', async () => {
+    const streamer = new FakeStreamer([tags('docker', C1, ['image_name:nginx']), tags('ecs', C2, ['task_family:real'])]);
+    const ecs = new FakeFetcher('ecs', async (entity) => ({ found: true, infos: [tags('ecs', entity, ['task_family:web']), tags('ecs', C2, ['task_family:stale'])] }));
+    const tagger = make({ collectors: [streamer, ecs] });
+    await tagger.start();
+    await tagger.ready();
+    expect([...(await tagger.tag(C1))].sort()).toEqual(['image_name:nginx', 'task_family:web']);
+    expect(await tagger.tag(C2)).toEqual(['task_family:real']);
+    expect(ecs.calls).toBe(1);
+  });
+
+  it('tagSync answers at once and fetches a miss in the background', async () => {
+    const ecs = new FakeFetcher('ecs', async (entity) => ({ found: true, infos: [tags('ecs', entity, ['task_family:web'])] }));
+    const tagger = make({ collectors: [ecs] });
+    await tagger.start();
+    expect(tagger.tagSync(C1)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(tagger.tagSync(C1)).toEqual(['task_family:web']);
+  });
+
+  it('bounds a fetch that ignores its signal by the fetch timeout', async () => {
+    const slow = new FakeFetcher('ecs', () => new Promise<FetchResult>(() => undefined));
+    const tagger = make({ collectors: [slow], fetchTimeoutMs: 50 });
+    await tagger.start();
+    const started = Date.now();
+    expect(await tagger.tag(C1)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(tagger.fetchMemo('ecs', C1)?.outcome).toBe('error');
+  });
+
+  it('retries detection of an absent source, and starts it when it appears', async () => {
+    let present = false;
+    let detections = 0;
+    const streamer = new FakeStreamer([tags('docker', C1, ['a:1'])]);
+    const late: Collector = {
+      name: 'docker',
+      detect: async (): Promise<DetectResult> => {
+        detections++;
+        return present ? { available: true } : { available: false, reason: 'no socket' };
+      },
+      run: (ctx) => streamer.run(ctx),
+      health: () => streamer.health(),
+    };
+    const tagger = make({ collectors: [late] });
+    await tagger.start();
+    await tagger.ready(); // an absent source does not hold readiness
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tagger.health().collectors.docker).toMatchObject({ state: 'detecting', message: 'not detected: no socket' });
+    present = true;
+    for (let i = 0; i < 40 && !tagger.store.has(C1); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(detections).toBeGreaterThanOrEqual(2);
+    expect(tagger.tagSync(C1)).toEqual(['a:1']);
+    expect(tagger.health().collectors.docker?.state).toBe('running');
+  });
+
+  it('prunes on its interval and adds global tags on request', async () => {
+    const streamer = new FakeStreamer([tags('docker', C1, ['a:1'])]);
+    const tagger = make({ collectors: [streamer], deletionGraceMs: 0, pruneIntervalMs: 20, globalTags: { low: ['cluster_name:prod'] } });
+    await tagger.start();
+    await tagger.ready();
+    expect(tagger.tagSync(C1, 'low', { includeGlobal: true })).toEqual(['a:1', 'cluster_name:prod']);
+    streamer.ctx?.sink.push([deletionTagInfo('docker', C1)]);
+    for (let i = 0; i < 50 && tagger.store.has(C1); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(tagger.store.has(C1)).toBe(false);
+  });
+
+  it('keeps polling a puller after a failed poll, keeping its last good state', async () => {
+    let polls = 0;
+    const puller: Collector = {
+      name: 'kubelet',
+      pullIntervalMs: 10,
+      pull: async (ctx) => {
+        polls++;
+        if (polls === 2) throw new Error('kubelet timed out');
+        if (polls === 1) ctx.sink.push([tags('kubelet', C1, ['kube_namespace:default'])]);
+      },
+      health: () => ({ healthy: true, message: 'ok' }),
+    };
+    const tagger = make({ collectors: [puller] });
+    await tagger.start();
+    await tagger.ready();
+    for (let i = 0; i < 100 && polls < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(tagger.counters.collectorErrors.get('kubelet')).toBe(1);
+    expect(tagger.tagSync(C1)).toEqual(['kube_namespace:default']);
+  });
+});

@@ -1,9 +1,11 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for scripts/engines/*.sh (sourced, not run): where each private engine
 # lives under the work dir, how it is started, and how readiness is checked, so that
 # start.sh and the restart-*.sh scripts start a daemon with exactly the same flags.
 
 W=${TAGGER_ENGINES_DIR:-/tmp/tagger-engines}
+case $W in /*) ;; *) W=$PWD/$W ;; esac
+W=${W%/}
 READY_TIMEOUT=${TAGGER_ENGINES_TIMEOUT:-30}
 
 D_DIR=$W/docker
@@ -118,12 +120,24 @@ wait_gone() {
 	done
 }
 
+# kill_pidfile PIDFILE: SIGKILLs the process the file names (a start that never got ready).
+kill_pidfile() {
+	local pid
+	pid=$(pid_of "$1")
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	wait_gone 5 "$pid" || true
+}
+
 # spawn PIDFILE LOG CMD...: starts CMD in its own session, detached from this shell.
 spawn() {
 	local pidfile=$1 logf=$2
 	shift 2
-	setsid nohup "$@" >>"$logf" 2>&1 </dev/null &
+	# One log per start (the previous one is kept as LOG.1), so a failure shows its own tail.
+	if [ -s "$logf" ]; then mv -f "$logf" "$logf.1"; fi
+	(cd / && exec setsid nohup "$@" >>"$logf" 2>&1 </dev/null) &
 	echo $! >"$pidfile"
+	disown $! 2>/dev/null || true
 }
 
 # ---- dockerd ---------------------------------------------------------------------------
@@ -141,7 +155,6 @@ start_dockerd() {
 	if pid_alive "$D_SPAWN_PID" && ping_ok "$D_SOCK"; then return 0; fi
 	if [ -s "$D_DIR/driver" ]; then drivers=$(cat "$D_DIR/driver"); else drivers="overlay2 vfs"; fi
 	for driver in $drivers; do
-		echo "=== $(date -Is) starting dockerd --storage-driver $driver" >>"$D_LOG"
 		rm -f "$D_SOCK" "$D_PID"
 		# shellcheck disable=SC2046
 		spawn "$D_SPAWN_PID" "$D_LOG" dockerd $(dockerd_flags) --storage-driver "$driver"
@@ -166,17 +179,31 @@ kill_dockerd() {
 		pids_matching "dockerd --host unix://$D_SOCK "
 	)
 	if [ "$sig" = KILL ]; then
-		pids="$pids $(pids_matching "$D_DIR/exec/containerd/")"
+		# containerd, the shims, and the shims' children (the containers' init processes,
+		# which nothing would clean up until dockerd starts again).
+		local shims p
+		shims=$(pids_matching "$D_DIR/exec/containerd/")
+		pids="$pids $shims"
+		for p in $shims; do pids="$pids $(ps -o pid= --ppid "$p" 2>/dev/null || true)"; done
 	fi
-	pids=$(echo $pids | tr ' ' '\n' | sort -u)
-	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
-	kill -"$sig" $pids 2>/dev/null || true
-	# shellcheck disable=SC2086
-	wait_gone 20 $pids || {
-		kill -KILL $pids 2>/dev/null || true
-		wait_gone 5 $pids || true
-	}
+	pids=$(printf '%s\n' $pids | sort -u)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill -"$sig" $pids 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait_gone 20 $pids || {
+			kill -KILL $pids 2>/dev/null || true
+			wait_gone 5 $pids || true
+		}
+	fi
+	# A killed process may stay a zombie for a while (until PID 1 reaps it), and dockerd
+	# treats any pid in these files that kill(pid, 0) accepts as still running: it then
+	# refuses to start ("pid file found") or waits on a containerd that is gone ("timeout
+	# waiting for containerd to start").
+	if ! pid_alive "$D_PID" && ! pid_alive "$D_SPAWN_PID"; then
+		rm -f "$D_PID" "$D_CTD_PID"
+	fi
 }
 
 # ---- podman ----------------------------------------------------------------------------
@@ -187,9 +214,11 @@ start_podman() {
 	mkdir -p "$P_DIR/root" "$P_DIR/runroot" "$P_DIR/tmp"
 	if pid_alive "$P_PID" && ping_ok "$P_SOCK"; then return 0; fi
 	rm -f "$P_SOCK"
-	echo "=== $(date -Is) starting podman system service" >>"$P_LOG"
 	spawn "$P_PID" "$P_LOG" podman "${P_FLAGS[@]}" system service --time=0 "unix://$P_SOCK"
-	wait_ready podman "$P_PID" "$P_LOG" ping_ok "$P_SOCK"
+	wait_ready podman "$P_PID" "$P_LOG" ping_ok "$P_SOCK" || {
+		kill_pidfile "$P_PID"
+		return 1
+	}
 }
 
 # ---- containerd ------------------------------------------------------------------------
@@ -240,9 +269,11 @@ start_containerd() {
 	if write_containerd_config && pid_alive "$C_PID"; then kill_containerd TERM; fi
 	if pid_alive "$C_PID" && ctr_ok "$C_SOCK"; then return 0; fi
 	rm -f "$C_SOCK" "$C_SOCK.ttrpc"
-	echo "=== $(date -Is) starting containerd" >>"$C_LOG"
 	spawn "$C_PID" "$C_LOG" containerd --config "$C_CONF" --root "$C_DIR/root" --state "$C_DIR/state" --address "$C_SOCK"
-	wait_ready containerd "$C_PID" "$C_LOG" ctr_ok "$C_SOCK"
+	wait_ready containerd "$C_PID" "$C_LOG" ctr_ok "$C_SOCK" || {
+		kill_pidfile "$C_PID"
+		return 1
+	}
 }
 
 # kill_containerd SIGNAL: signals our private containerd only (its shims keep running
@@ -253,7 +284,8 @@ kill_containerd() {
 		pid_of "$C_PID"
 		pids_matching "containerd --config $C_CONF "
 	)
-	pids=$(echo $pids | tr ' ' '\n' | sort -u)
+	# shellcheck disable=SC2086
+	pids=$(printf '%s\n' $pids | sort -u)
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	kill -"$1" $pids 2>/dev/null || true

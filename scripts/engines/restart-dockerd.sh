@@ -6,7 +6,7 @@
 # Usage: restart-dockerd.sh [kill|start]   (default: both, in that order)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
 what=${1:-both}

@@ -11,7 +11,7 @@
 # Idempotent: a running, ready engine is left alone; images already imported are kept.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -27,6 +27,7 @@ done
 want() { local e; for e in "${engines[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
 
 mkdir -p "$W" "$IMG_DIR"
+rm -f "$W/env.sh"
 # Unix socket paths are limited to 107 bytes; the deepest one is dockerd's containerd.
 [ "${#D_CTD_SOCK}" -lt 100 ] || die "TAGGER_ENGINES_DIR too long for unix socket paths: $W"
 

@@ -8,7 +8,7 @@
 # --purge the work dir is deleted too. Safe to run when nothing is running.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
 purge=0
@@ -19,8 +19,18 @@ done
 [ -d "$W" ] || exit 0
 rm -f "$W/env.sh"
 
-# 1. Containers.
-if ping_ok "$D_SOCK"; then
+# 1. Containers. A daemon that was killed (restart-*.sh kill) is started again for this,
+#    so that its containers do not reappear at the next start.sh.
+# shellcheck disable=SC2034 # read by start_dockerd/start_containerd
+READY_TIMEOUT=10
+if ! { pid_alive "$D_SPAWN_PID" && ping_ok "$D_SOCK"; } &&
+	[ -n "$(ls -A "$D_DIR/data/containers" 2>/dev/null)" ]; then
+	start_dockerd >/dev/null 2>&1 || true
+fi
+if ! pid_alive "$C_PID" && [ -d "$C_DIR/root" ]; then
+	start_containerd >/dev/null 2>&1 || true
+fi
+if pid_alive "$D_SPAWN_PID" && ping_ok "$D_SOCK"; then
 	ids=$(DOCKER_HOST=unix://$D_SOCK "$DOCKER_CLI" ps -aq 2>/dev/null || true)
 	if [ -n "$ids" ]; then
 		# shellcheck disable=SC2086
@@ -31,7 +41,7 @@ if [ -d "$P_DIR/root" ] && command -v podman >/dev/null 2>&1; then
 	podman_ pod rm --all --force >/dev/null 2>&1 || true
 	podman_ rm --all --force --time 0 >/dev/null 2>&1 || true
 fi
-if ctr_ok "$C_SOCK"; then
+if pid_alive "$C_PID" && ctr_ok "$C_SOCK"; then
 	for ns in $(ctr -a "$C_SOCK" namespaces ls -q 2>/dev/null); do
 		c=(ctr -a "$C_SOCK" -n "$ns")
 		tasks=$("${c[@]}" tasks ls -q 2>/dev/null || true)
@@ -61,7 +71,8 @@ p2=$!
 		pid_of "$P_PID"
 		pids_matching "system service --time=0 unix://$P_SOCK"
 	)
-	pids=$(echo $pids | tr ' ' '\n' | sort -u)
+	# shellcheck disable=SC2086
+	pids=$(printf '%s\n' $pids | sort -u)
 	if [ -n "$pids" ]; then
 		# shellcheck disable=SC2086
 		kill -TERM $pids 2>/dev/null || true
@@ -77,7 +88,14 @@ leftovers() {
 	local p comm
 	for p in $(pids_matching "$W/"); do
 		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
-		case $comm in dockerd | containerd | containerd-shim* | conmon | podman | runc) echo "$p" ;; esac
+		case $comm in
+		dockerd | containerd | podman | runc) echo "$p" ;;
+		# a shim's or conmon's children are the containers' processes
+		containerd-shim* | conmon)
+			echo "$p"
+			ps -o pid= --ppid "$p" 2>/dev/null || true
+			;;
+		esac
 	done
 }
 left=$(leftovers)

@@ -162,6 +162,13 @@ export class LocalTagger implements Tagger {
   tagSync(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): readonly string[] {
     const card = toCardinality(cardinality);
     const fast = this.store.lookup(entity, card);
+    // The hot path: a hit on a canonical ID with no fetcher pending returns the cached array.
+    if (fast !== undefined && options === undefined && this.fetcherCount === 0) {
+      if (card === 'low') this.hitsLow++;
+      else if (card === 'orchestrator') this.hitsOrchestrator++;
+      else this.hitsHigh++;
+      return fast;
+    }
     if (fast !== undefined) {
       if (this.needsFetch(entity)) this.fetchInBackground(entity);
       return this.answer(fast, card, 'hit', options);

@@ -7,10 +7,49 @@ import { EMPTY } from './intern.js';
 import { tagName } from '../tags.js';
 import type { Cardinality, EntityId, MergedTags, SourcePriority, SourceTags } from '../types.js';
 
-export interface SourceEntry {
-  readonly source: string;
-  readonly priority: SourcePriority;
-  readonly tags: SourceTags;
+/**
+ * One source's tags for an entity. Its levels share one frozen array (low, then orchestrator,
+ * then high) to save the two array headers per source that separate lists would cost; the
+ * level getters slice, and are used off the query path only (merge, dumps).
+ */
+export class SourceEntry implements SourceTags {
+  constructor(
+    readonly source: string,
+    readonly priority: SourcePriority,
+    private readonly tags: readonly string[],
+    private readonly lowEnd: number,
+    private readonly orchestratorEnd: number,
+    readonly standard: readonly string[],
+  ) {}
+
+  static of(source: string, priority: SourcePriority, levels: SourceTags): SourceEntry {
+    const { low, orchestrator, high } = levels;
+    const tags = low.length + orchestrator.length + high.length === 0 ? EMPTY : Object.freeze(low.concat(orchestrator, high));
+    return new SourceEntry(source, priority, tags, low.length, low.length + orchestrator.length, levels.standard);
+  }
+
+  get low(): readonly string[] {
+    return this.tags.slice(0, this.lowEnd);
+  }
+  get orchestrator(): readonly string[] {
+    return this.tags.slice(this.lowEnd, this.orchestratorEnd);
+  }
+  get high(): readonly string[] {
+    return this.tags.slice(this.orchestratorEnd);
+  }
+  /** Every tag at every level, without copying. */
+  get all(): readonly string[] {
+    return this.tags;
+  }
+
+  /** True when `other` holds exactly these tags, level by level, in the same order. */
+  sameAs(other: SourceTags): boolean {
+    const { low, orchestrator, high } = other;
+    if (low.length !== this.lowEnd || orchestrator.length !== this.orchestratorEnd - this.lowEnd || high.length !== this.tags.length - this.orchestratorEnd) return false;
+    let i = 0;
+    for (const list of [low, orchestrator, high]) for (const tag of list) if (tag !== this.tags[i++]) return false;
+    return sameList(this.standard, other.standard);
+  }
 }
 
 /** The merged tags of an entity: `all` holds low, orchestrator, high in that order. */
@@ -19,11 +58,26 @@ export class Merged {
   private orchestratorView: readonly string[] | undefined;
 
   constructor(
-    readonly all: readonly string[],
-    readonly lowEnd: number,
-    readonly orchestratorEnd: number,
-    readonly standard: readonly string[],
+    public all: readonly string[],
+    public lowEnd: number,
+    public orchestratorEnd: number,
+    public standard: readonly string[],
   ) {}
+
+  /** Takes another Merged's lists (an entity record keeps its merged tags in its own fields). */
+  protected assign(other: Merged): void {
+    this.all = other.all;
+    this.lowEnd = other.lowEnd;
+    this.orchestratorEnd = other.orchestratorEnd;
+    this.standard = other.standard;
+    this.lowView = undefined;
+    this.orchestratorView = undefined;
+  }
+
+  /** A detached copy of the current lists, for comparing before and after a change. */
+  copy(): Merged {
+    return new Merged(this.all, this.lowEnd, this.orchestratorEnd, this.standard);
+  }
 
   /** Tags at `cardinality` and below; the same frozen array on every call until the next change. */
   upTo(cardinality: Cardinality): readonly string[] {
@@ -64,12 +118,12 @@ export const EMPTY_MERGED = new Merged(EMPTY, 0, 0, EMPTY);
 export function mergeSources(sources: readonly SourceEntry[]): Merged {
   if (sources.length === 0) return EMPTY_MERGED;
   if (sources.length === 1) {
-    const t = (sources[0] as SourceEntry).tags;
+    const t = sources[0] as SourceEntry;
     return fromLevels([t.low], [t.orchestrator], [t.high], t.standard);
   }
   const best = new Map<string, number>();
   for (const s of sources) {
-    for (const list of [s.tags.low, s.tags.orchestrator, s.tags.high, s.tags.standard]) {
+    for (const list of [s.all, s.standard]) {
       for (const tag of list) {
         const name = tagName(tag);
         const prev = best.get(name);
@@ -82,13 +136,14 @@ export function mergeSources(sources: readonly SourceEntry[]): Merged {
     for (const tag of list) if (best.get(tagName(tag)) !== s.priority) dropped = true;
     return dropped ? list.filter((tag) => best.get(tagName(tag)) === s.priority) : list;
   };
-  const standard = new Set<string>();
-  for (const s of sources) for (const tag of keep(s, s.tags.standard)) standard.add(tag);
+  const standards = sources.map((s) => keep(s, s.standard)).filter((list) => list.length > 0);
+  // Usually one source gives standard tags: share its frozen list rather than copy it.
+  const standard = standards.length === 1 ? (standards[0] as readonly string[]) : [...new Set(standards.flat())];
   return fromLevels(
-    sources.map((s) => keep(s, s.tags.low)),
-    sources.map((s) => keep(s, s.tags.orchestrator)),
-    sources.map((s) => keep(s, s.tags.high)),
-    [...standard],
+    sources.map((s) => keep(s, s.low)),
+    sources.map((s) => keep(s, s.orchestrator)),
+    sources.map((s) => keep(s, s.high)),
+    standard,
   );
 }
 
@@ -115,19 +170,28 @@ function fromLevels(
   addLevel(orchestrator);
   const orchestratorEnd = all.length;
   addLevel(high);
-  const std = standard.length === 0 ? EMPTY : Object.freeze([...new Set(standard)]);
-  return new Merged(all.length === 0 ? EMPTY : Object.freeze(all), lowEnd, orchestratorEnd, std);
+  const std = standard.length === 0 ? EMPTY : Object.isFrozen(standard) && new Set(standard).size === standard.length ? standard : Object.freeze([...new Set(standard)]);
+  // slice() drops the spare capacity push() leaves behind: this array lives as long as the entity.
+  return new Merged(all.length === 0 ? EMPTY : Object.freeze(all.slice()), lowEnd, orchestratorEnd, std);
 }
 
-/** The store's record of one entity. */
-export class EntityRecord {
+/**
+ * The store's record of one entity. It is its own merged view (extends Merged) rather than
+ * pointing to one: one object header less per entity.
+ */
+export class EntityRecord extends Merged {
   /** Few sources per entity (1 to 4): an array beats a Map in memory and speed. */
   sources: SourceEntry[] = [];
-  merged: Merged = EMPTY_MERGED;
   /** source -> time after which the entity is removed; set while a delete is pending. */
   deletes: Map<string, number> | undefined;
 
-  constructor(readonly id: EntityId) {}
+  constructor(readonly id: EntityId) {
+    super(EMPTY, 0, 0, EMPTY);
+  }
+
+  setMerged(merged: Merged): void {
+    this.assign(merged);
+  }
 
   source(name: string): SourceEntry | undefined {
     for (const s of this.sources) if (s.source === name) return s;
@@ -150,6 +214,3 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-export function sameSourceTags(a: SourceTags, b: SourceTags): boolean {
-  return sameList(a.low, b.low) && sameList(a.orchestrator, b.orchestrator) && sameList(a.high, b.high) && sameList(a.standard, b.standard);
-}

@@ -1,25 +1,22 @@
 /**
- * A reference-counted string pool. Tags such as `kube_namespace:default` are shared by
- * thousands of entities; each collector builds its own copy of the string per entity, so without
- * a pool the heap grows with entities x tags. With it, one copy per distinct tag is kept, and a
- * tag no entity uses any more leaves the pool, so the pool never grows without bound.
+ * A string pool. Tags such as `kube_namespace:default` are shared by thousands of entities; each
+ * collector builds its own copy of the string per entity, so without a pool the heap grows with
+ * entities x tags. With it, one copy per distinct tag is kept.
+ *
+ * The pool is swept rather than reference-counted: a count per string costs an object per
+ * distinct tag and two map operations per tag on every update, while a sweep (the store marks
+ * what its entities still use) runs only when the pool has doubled since the last one. The pool
+ * therefore stays within about twice the live distinct tags, and never grows without bound.
  */
-interface PoolEntry {
-  readonly value: string;
-  refs: number;
-}
-
 export class InternPool {
-  private readonly entries = new Map<string, PoolEntry>();
+  private entries = new Map<string, string>();
+  private sizeAfterSweep = 0;
 
-  /** Returns the pooled copy of `s`, adding a reference. */
+  /** Returns the pooled copy of `s`. */
   intern(s: string): string {
-    const entry = this.entries.get(s);
-    if (entry) {
-      entry.refs++;
-      return entry.value;
-    }
-    this.entries.set(s, { value: s, refs: 1 });
+    const pooled = this.entries.get(s);
+    if (pooled !== undefined) return pooled;
+    this.entries.set(s, s);
     return s;
   }
 
@@ -31,13 +28,19 @@ export class InternPool {
     return Object.freeze(out);
   }
 
-  release(s: string): void {
-    const entry = this.entries.get(s);
-    if (entry && --entry.refs <= 0) this.entries.delete(s);
+  /** True when enough may be dead that a sweep is worth its cost. */
+  wantsSweep(minSize = 1_024): boolean {
+    return this.entries.size >= minSize && this.entries.size >= 2 * this.sizeAfterSweep;
   }
 
-  releaseAll(list: readonly string[]): void {
-    for (const s of list) this.release(s);
+  /** Keeps only the strings `markLive` reports (it calls `keep` for each one still in use). */
+  sweep(markLive: (keep: (s: string) => void) => void): void {
+    const live = new Map<string, string>();
+    markLive((s) => {
+      if (this.entries.get(s) === s) live.set(s, s);
+    });
+    this.entries = live;
+    this.sizeAfterSweep = live.size;
   }
 
   get size(): number {
@@ -46,4 +49,3 @@ export class InternPool {
 }
 
 export const EMPTY: readonly string[] = Object.freeze([]);
-

@@ -12,7 +12,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
 import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
-import { EntityRecord, EMPTY_MERGED, mergeSources, sameSourceTags, type Merged, type SourceEntry } from './entity-tags.js';
+import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
 import { EMPTY, InternPool } from './intern.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
 
@@ -45,7 +45,9 @@ export interface Tombstone {
 
 interface Change {
   readonly record: EntityRecord;
+  /** The merged lists before the change; undefined for a new entity or with no subscribers. */
   readonly before: Merged | undefined;
+  readonly isNew: boolean;
 }
 
 export class TagStore {
@@ -53,7 +55,8 @@ export class TagStore {
   readonly deletionGraceMs: number;
   readonly tombstoneTtlMs: number;
   private readonly entities = new Map<EntityId, EntityRecord>();
-  private readonly shortIds = new Map<string, EntityId>();
+  /** 12-hex prefix -> full container ID; built on the first short-ID query, then kept up to date. */
+  private shortIds: Map<string, EntityId> | undefined;
   private readonly pendingDeletes = new Set<EntityRecord>();
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
@@ -96,11 +99,11 @@ export class TagStore {
 
   /** The merged tags up to `cardinality`, or undefined for an unknown entity. Allocates nothing. */
   lookup(id: EntityId, cardinality: Cardinality): readonly string[] | undefined {
-    return this.entities.get(id)?.merged.upTo(cardinality);
+    return this.entities.get(id)?.upTo(cardinality);
   }
 
   standard(id: EntityId): readonly string[] | undefined {
-    return this.entities.get(id)?.merged.standard;
+    return this.entities.get(id)?.standard;
   }
 
   has(id: EntityId): boolean {
@@ -113,6 +116,11 @@ export class TagStore {
 
   /** The full container ID for a 12-hex short one, if the store knows exactly one. */
   resolveShortId(short: string): EntityId | undefined {
+    if (!this.shortIds) {
+      // Most clients query full IDs: the index costs memory only once someone uses short ones.
+      this.shortIds = new Map();
+      for (const id of this.entities.keys()) if (isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+    }
     return this.shortIds.get(short.toLowerCase());
   }
 
@@ -181,9 +189,22 @@ export class TagStore {
       removed.push({ type: 'deleted', entity: { id: record.id } });
     }
     for (const [id, tomb] of this.tombstones) if (tomb.expiresAt <= now) this.tombstones.delete(id);
+    if (this.pool?.wantsSweep()) this.compact();
     this.counters.entitiesPruned += removed.length;
     if (removed.length > 0) this.deliverToAll((s) => removed.filter((e) => s.matches(e.entity.id)));
     return removed.length;
+  }
+
+  /** Drops pooled tag strings no entity uses any more (prune does it when the pool has doubled). */
+  compact(): void {
+    this.pool?.sweep((keep) => {
+      for (const record of this.entities.values()) {
+        for (const s of record.sources) {
+          for (const tag of s.all) keep(tag);
+          for (const tag of s.standard) keep(tag);
+        }
+      }
+    });
   }
 
   /** Removes an entity at once, without grace or tombstone (replicas mirroring a daemon). */
@@ -205,7 +226,7 @@ export class TagStore {
     });
     const snapshot: EntityEvent[] = [];
     for (const record of this.entities.values()) {
-      if (sub.matches(record.id)) snapshot.push({ type: 'added', entity: { id: record.id, tags: record.merged.split(sub.cardinality) } });
+      if (sub.matches(record.id)) snapshot.push({ type: 'added', entity: { id: record.id, tags: record.split(sub.cardinality) } });
     }
     this.subscribers.add(sub);
     sub.deliver(snapshot, true);
@@ -226,7 +247,7 @@ export class TagStore {
     if (!record) {
       record = new EntityRecord(info.entity);
       this.entities.set(info.entity, record);
-      if (isFullHexContainerId(info.entity)) this.shortIds.set(info.entity.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12), info.entity);
+      if (this.shortIds && isFullHexContainerId(info.entity)) this.shortIds.set(shortOf(info.entity), info.entity);
     }
     if (record.deletes?.delete(info.source)) {
       this.counters.deletesCancelled++;
@@ -237,21 +258,21 @@ export class TagStore {
     }
     const priority = priorityOf(info);
     const previous = record.source(info.source);
-    if (previous && previous.priority === priority && sameSourceTags(previous.tags, info)) {
+    if (previous && previous.priority === priority && previous.sameAs(info)) {
       this.counters.unchangedUpdates++;
       return;
     }
     this.counters.updates++;
-    const entry: SourceEntry = { source: info.source, priority, tags: this.internTags(info) };
+    const entry = SourceEntry.of(info.source, priority, this.internTags(info));
     if (previous) {
-      this.releaseTags(previous.tags);
       record.sources[record.sources.indexOf(previous)] = entry;
     } else {
       record.sources.push(entry);
     }
-    const before = isNew ? undefined : record.merged;
-    record.merged = mergeSources(record.sources);
-    changes.push({ record, before });
+    // The old lists are only needed to tell subscribers what changed.
+    const before = isNew || this.subscribers.size === 0 ? undefined : record.copy();
+    record.setMerged(mergeSources(record.sources));
+    changes.push({ record, before, isNew });
   }
 
   private markDeleted(info: TagInfo, now: number): void {
@@ -267,42 +288,34 @@ export class TagStore {
   private removeRecord(record: EntityRecord): void {
     this.entities.delete(record.id);
     this.pendingDeletes.delete(record);
-    if (isFullHexContainerId(record.id)) {
-      const short = record.id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
+    if (this.shortIds && isFullHexContainerId(record.id)) {
+      const short = shortOf(record.id);
       if (this.shortIds.get(short) === record.id) this.shortIds.delete(short);
     }
-    for (const s of record.sources) this.releaseTags(s.tags);
     record.sources = [];
-    record.merged = EMPTY_MERGED;
+    record.setMerged(EMPTY_MERGED);
   }
 
   private internTags(info: TagInfo): SourceTags {
     const pool = this.pool;
     if (!pool) return { low: freeze(info.low), orchestrator: freeze(info.orchestrator), high: freeze(info.high), standard: freeze(info.standard) };
+    // High-cardinality tags (container_id, container_name) are unique per entity: pooling them
+    // would cost a pool entry each and share nothing.
     return {
       low: pool.internAll(info.low),
       orchestrator: pool.internAll(info.orchestrator),
-      high: pool.internAll(info.high),
+      high: freeze(info.high),
       standard: pool.internAll(info.standard),
     };
-  }
-
-  private releaseTags(tags: SourceTags): void {
-    const pool = this.pool;
-    if (!pool) return;
-    pool.releaseAll(tags.low);
-    pool.releaseAll(tags.orchestrator);
-    pool.releaseAll(tags.high);
-    pool.releaseAll(tags.standard);
   }
 
   private notify(changes: readonly Change[]): void {
     this.deliverToAll((sub) => {
       const events: EntityEvent[] = [];
-      for (const { record, before } of changes) {
+      for (const { record, before, isNew } of changes) {
         if (!sub.matches(record.id) || !this.entities.has(record.id)) continue;
-        if (before && before.sameUpTo(record.merged, sub.cardinality)) continue;
-        events.push({ type: before ? 'modified' : 'added', entity: { id: record.id, tags: record.merged.split(sub.cardinality) } });
+        if (before && before.sameUpTo(record, sub.cardinality)) continue;
+        events.push({ type: isNew ? 'added' : 'modified', entity: { id: record.id, tags: record.split(sub.cardinality) } });
       }
       return events;
     });
@@ -318,18 +331,22 @@ export class TagStore {
 
 function snapshotOf(record: EntityRecord): EntitySnapshot {
   const sources: Record<string, SourceTags> = {};
-  for (const s of record.sources) sources[s.source] = s.tags;
+  for (const s of record.sources) sources[s.source] = { low: s.low, orchestrator: s.orchestrator, high: s.high, standard: s.standard };
   const removeAfter = record.removeAfter();
   return {
     id: record.id,
     sources,
-    tags: record.merged.split('high'),
+    tags: record.split('high'),
     ...(removeAfter !== undefined && record.deletes ? { pendingDelete: { sources: [...record.deletes.keys()], removeAfter } } : {}),
   };
 }
 
+function shortOf(id: EntityId): string {
+  return id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
+}
+
 function freeze(list: readonly string[]): readonly string[] {
-  return list.length === 0 ? EMPTY : Object.freeze([...list]);
+  return list.length === 0 ? EMPTY : Object.freeze(list.slice());
 }
 
 /** Why a TagInfo cannot be stored, or undefined when it is well-formed. */

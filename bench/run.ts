@@ -1,0 +1,30 @@
+/**
+ * `npm run bench [filter...]`: runs every suite (or those whose name contains a filter) and
+ * prints one JSON document on stdout: {suites: [{name, figures, skipped?}]}. Progress goes to stderr.
+ */
+import type { BenchSuite } from './harness.js';
+import { storeSuites } from './store/store.bench.js';
+import { kubeletSuites } from './collectors/kubelet/kubelet.bench.js';
+import { containerdSuites } from './collectors/containerd/containerd.bench.js';
+import { dockerSuites } from './collectors/docker/docker.bench.js';
+import { ipcSuites } from './ipc/ipc.bench.js';
+
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...containerdSuites, ...dockerSuites, ...ipcSuites];
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const chosen = SUITES.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+  const results = [];
+  for (const suite of chosen) {
+    process.stderr.write(`bench: ${suite.name}...\n`);
+    const started = Date.now();
+    const result = await suite.run();
+    results.push({ name: suite.name, seconds: (Date.now() - started) / 1000, ...result });
+  }
+  process.stdout.write(`${JSON.stringify({ node: process.version, date: new Date().toISOString(), suites: results }, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,220 @@
+/**
+ * containerd's gRPC API over its unix socket: the few read calls and the event subscription the
+ * collector needs, returning decoded, typed records. I/O only: it knows nothing about tags.
+ *
+ * Every namespaced call carries the `containerd-namespace` metadata header (containerd answers
+ * `code 9 namespace is required` without it); Subscribe is sent without one so that it receives
+ * every namespace's events, each Envelope naming its own.
+ */
+import { Client, Metadata, credentials, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { AbortedError, DecodeError, NotFoundError, SocketError, TaggerError, TimeoutError } from '../../errors.js';
+import { loadContainerdServices, timestampMs, type ContainerdMethods, type WireContainer, type WireEnvelope, type WireProcess } from './proto.js';
+import type { ContainerRecord, EventEnvelope, TaskRecord, TaskStatus } from './types.js';
+import { decodeEvent } from './wire.js';
+
+export const NAMESPACE_HEADER = 'containerd-namespace';
+/** OCI specs are a few KB (tens with CRI); anything far bigger is not worth parsing for env. */
+export const DEFAULT_SPEC_MAX_BYTES = 1024 * 1024;
+
+export interface ContainerdClientOptions {
+  /** Path of containerd's socket (`/run/containerd/containerd.sock`). */
+  readonly socket: string;
+  /** Deadline of each unary call. Default 10 s. */
+  readonly callTimeoutMs?: number;
+  readonly specMaxBytes?: number;
+  /** Where the .proto files are, when not beside this module (see loadContainerdServices). */
+  readonly protoDir?: string;
+}
+
+export interface EventSubscription {
+  /** Ends the stream; `done` then resolves. */
+  cancel(): void;
+  /** Rejects with the stream's error (code 14 when containerd goes away); resolves once cancelled. */
+  readonly done: Promise<void>;
+}
+
+/** The calls the collector makes; the class below is the real one, tests may pass their own. */
+export interface ContainerdApi {
+  readonly target: string;
+  listNamespaces(signal?: AbortSignal): Promise<string[]>;
+  listContainers(namespace: string, signal?: AbortSignal): Promise<ContainerRecord[]>;
+  /** undefined when containerd says NOT_FOUND. */
+  getContainer(namespace: string, id: string, signal?: AbortSignal): Promise<ContainerRecord | undefined>;
+  listTasks(namespace: string, signal?: AbortSignal): Promise<TaskRecord[]>;
+  getTask(namespace: string, containerId: string, signal?: AbortSignal): Promise<TaskRecord | undefined>;
+  subscribe(filters: readonly string[], onEvent: (event: EventEnvelope) => void): EventSubscription;
+  close(): void;
+}
+
+const TASK_STATUSES: ReadonlySet<string> = new Set(['UNKNOWN', 'CREATED', 'RUNNING', 'STOPPED', 'PAUSED', 'PAUSING']);
+
+export class ContainerdClient implements ContainerdApi {
+  readonly target: string;
+  private readonly client: Client;
+  private readonly methods: ContainerdMethods;
+  private readonly callTimeoutMs: number;
+  private readonly specMaxBytes: number;
+
+  constructor(options: ContainerdClientOptions) {
+    this.target = `unix://${options.socket}`;
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.specMaxBytes = options.specMaxBytes ?? DEFAULT_SPEC_MAX_BYTES;
+    this.methods = loadContainerdServices(options.protoDir).methods;
+    // One channel for every service; grpc-js reconnects it on its own after containerd restarts.
+    this.client = new Client(this.target, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.enable_retries': 0,
+      // A local socket is cheap to retry: find a restarted containerd within a couple of seconds
+      // (grpc-js's default reconnect backoff grows to two minutes).
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    });
+  }
+
+  async listNamespaces(signal?: AbortSignal): Promise<string[]> {
+    const res = await this.unary(this.methods.listNamespaces, {}, undefined, signal);
+    return res.namespaces.map((n) => n.name);
+  }
+
+  async listContainers(namespace: string, signal?: AbortSignal): Promise<ContainerRecord[]> {
+    const res = await this.unary(this.methods.listContainers, { filters: [] }, namespace, signal);
+    return res.containers.map((c) => this.container(namespace, c));
+  }
+
+  async getContainer(namespace: string, id: string, signal?: AbortSignal): Promise<ContainerRecord | undefined> {
+    try {
+      const res = await this.unary(this.methods.getContainer, { id }, namespace, signal);
+      return res.container ? this.container(namespace, res.container) : undefined;
+    } catch (error) {
+      if (error instanceof TaggerError && error.code === 'TAGGER_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  async listTasks(namespace: string, signal?: AbortSignal): Promise<TaskRecord[]> {
+    const res = await this.unary(this.methods.listTasks, {}, namespace, signal);
+    return res.tasks.map(task);
+  }
+
+  async getTask(namespace: string, containerId: string, signal?: AbortSignal): Promise<TaskRecord | undefined> {
+    try {
+      const res = await this.unary(this.methods.getTask, { containerId }, namespace, signal);
+      return res.process ? task(res.process) : undefined;
+    } catch (error) {
+      if (error instanceof TaggerError && error.code === 'TAGGER_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  subscribe(filters: readonly string[], onEvent: (event: EventEnvelope) => void): EventSubscription {
+    const m = this.methods.subscribe;
+    const call = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { filters: [...filters] }, new Metadata());
+    let cancelled = false;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (raw: WireEnvelope) => {
+        let event: EventEnvelope;
+        try {
+          event = envelope(raw);
+        } catch {
+          return; // an undecodable event is skipped; the next re-list repairs whatever it meant
+        }
+        onEvent(event);
+      });
+      call.on('error', (error: ServiceError) => {
+        if (cancelled || error.code === status.CANCELLED) resolve();
+        else reject(grpcError(error, `containerd event stream at ${this.target}`));
+      });
+      // A stream that ends cleanly is still an end: the caller resubscribes.
+      call.on('end', () => (cancelled ? resolve() : reject(new TaggerError('TAGGER_UNAVAILABLE', `containerd event stream at ${this.target} ended`))));
+    });
+    done.catch(() => undefined); // the caller awaits it; never an unhandled rejection
+    return {
+      done,
+      cancel: () => {
+        cancelled = true;
+        call.cancel();
+      },
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<Req, Res>(m: { path: string; requestSerialize: (r: Req) => Buffer; responseDeserialize: (b: Buffer) => Res }, req: Req, namespace: string | undefined, signal?: AbortSignal): Promise<Res> {
+    const what = `containerd ${m.path}${namespace ? ` (namespace ${namespace})` : ''}`;
+    if (signal?.aborted) return Promise.reject(new AbortedError(what));
+    const md = new Metadata();
+    if (namespace !== undefined) md.set(NAMESPACE_HEADER, namespace);
+    const options: CallOptions = { deadline: Date.now() + this.callTimeoutMs };
+    return new Promise<Res>((resolve, reject) => {
+      const call = this.client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req, md, options, (error, res) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(signal?.aborted ? new AbortedError(what) : grpcError(error, what, this.callTimeoutMs));
+        else if (res === undefined) reject(new DecodeError(what, { cause: new Error('empty response') }));
+        else resolve(res);
+      });
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private container(namespace: string, c: WireContainer): ContainerRecord {
+    const base = { namespace, id: c.id, labels: c.labels ?? {}, image: c.image ?? '' };
+    const spec = c.spec?.value;
+    if (!spec || spec.length === 0) return { ...base, env: [] };
+    if (spec.length > this.specMaxBytes) return { ...base, env: [], specSkipped: 'too_large' };
+    const env = specEnv(spec);
+    return env ? { ...base, env } : { ...base, env: [], specSkipped: 'undecodable' };
+  }
+}
+
+/** `process.env` of an OCI runtime spec given as JSON bytes; undefined when it is not JSON. */
+export function specEnv(spec: Uint8Array): string[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(spec.buffer, spec.byteOffset, spec.byteLength).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const env = (parsed as { process?: { env?: unknown } }).process?.env;
+  return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : [];
+}
+
+function task(p: WireProcess): TaskRecord {
+  return {
+    // Tasks.List leaves container_id empty and puts the container's ID in id.
+    containerId: p.containerId || p.id,
+    pid: p.pid,
+    status: (TASK_STATUSES.has(p.status) ? p.status : 'UNKNOWN') as TaskStatus,
+    exitStatus: p.exitStatus,
+    exitedAt: timestampMs(p.exitedAt),
+  };
+}
+
+function envelope(raw: WireEnvelope): EventEnvelope {
+  const any = raw.event;
+  return {
+    namespace: raw.namespace,
+    topic: raw.topic,
+    timestamp: timestampMs(raw.timestamp) ?? 0,
+    event: any ? decodeEvent(any.type_url, any.value) : { kind: 'other', type: '' },
+  };
+}
+
+/** A gRPC status as one of the project's typed errors (callers branch on `code`). */
+export function grpcError(error: ServiceError, what: string, timeoutMs = 0): TaggerError {
+  switch (error.code) {
+    case status.NOT_FOUND:
+      return new NotFoundError(what);
+    case status.UNAVAILABLE:
+      return new SocketError(what, { cause: new Error(error.details || 'unavailable') });
+    case status.DEADLINE_EXCEEDED:
+      return new TimeoutError(what, timeoutMs);
+    case status.CANCELLED:
+      return new AbortedError(what);
+    default:
+      return new TaggerError('TAGGER_UNAVAILABLE', `${what}: gRPC code ${error.code}: ${error.details}`, { cause: error });
+  }
+}

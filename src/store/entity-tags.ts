@@ -17,15 +17,33 @@ export class SourceEntry implements SourceTags {
     readonly source: string,
     readonly priority: SourcePriority,
     private readonly tags: readonly string[],
-    private readonly lowEnd: number,
-    private readonly orchestratorEnd: number,
+    readonly lowEnd: number,
+    readonly orchestratorEnd: number,
     readonly standard: readonly string[],
   ) {}
 
+  /**
+   * Builds an entry from level lists, dropping duplicates (a tag keeps its lowest level), so that
+   * an entity with one source can share this very array as its merged view.
+   */
   static of(source: string, priority: SourcePriority, levels: SourceTags): SourceEntry {
     const { low, orchestrator, high } = levels;
-    const tags = low.length + orchestrator.length + high.length === 0 ? EMPTY : Object.freeze(low.concat(orchestrator, high));
-    return new SourceEntry(source, priority, tags, low.length, low.length + orchestrator.length, levels.standard);
+    const total = low.length + orchestrator.length + high.length;
+    if (total === 0) return new SourceEntry(source, priority, EMPTY, 0, 0, dedupe(levels.standard));
+    let tags = low.concat(orchestrator, high);
+    let lowEnd = low.length;
+    let orchestratorEnd = lowEnd + orchestrator.length;
+    if (new Set(tags).size !== total) {
+      const seen = new Set<string>();
+      const out: string[] = [];
+      for (const [list, level] of [[low, 0], [orchestrator, 1], [high, 2]] as const) {
+        for (const tag of list) if (!seen.has(tag) && seen.add(tag)) out.push(tag);
+        if (level === 0) lowEnd = out.length;
+        if (level === 1) orchestratorEnd = out.length;
+      }
+      tags = out.slice();
+    }
+    return new SourceEntry(source, priority, Object.freeze(tags), lowEnd, orchestratorEnd, dedupe(levels.standard));
   }
 
   get low(): readonly string[] {
@@ -117,62 +135,62 @@ export const EMPTY_MERGED = new Merged(EMPTY, 0, 0, EMPTY);
  */
 export function mergeSources(sources: readonly SourceEntry[]): Merged {
   if (sources.length === 0) return EMPTY_MERGED;
-  if (sources.length === 1) {
-    const t = sources[0] as SourceEntry;
-    return fromLevels([t.low], [t.orchestrator], [t.high], t.standard);
-  }
-  const best = new Map<string, number>();
-  for (const s of sources) {
-    for (const list of [s.all, s.standard]) {
-      for (const tag of list) {
-        const name = tagName(tag);
-        const prev = best.get(name);
-        if (prev === undefined || s.priority > prev) best.set(name, s.priority);
+  const first = sources[0] as SourceEntry;
+  // One source: its own duplicate-free array is the merged view (no copy).
+  if (sources.length === 1) return new Merged(first.all, first.lowEnd, first.orchestratorEnd, first.standard);
+
+  // Priority resolution is needed only when the sources' priorities differ.
+  let best: Map<string, number> | undefined;
+  if (sources.some((s) => s.priority !== first.priority)) {
+    best = new Map();
+    for (const s of sources) {
+      for (const list of [s.all, s.standard]) {
+        for (const tag of list) {
+          const name = tagName(tag);
+          const prev = best.get(name);
+          if (prev === undefined || s.priority > prev) best.set(name, s.priority);
+        }
       }
     }
   }
-  const keep = (s: SourceEntry, list: readonly string[]): readonly string[] => {
-    let dropped = false;
-    for (const tag of list) if (best.get(tagName(tag)) !== s.priority) dropped = true;
-    return dropped ? list.filter((tag) => best.get(tagName(tag)) === s.priority) : list;
-  };
-  const standards = sources.map((s) => keep(s, s.standard)).filter((list) => list.length > 0);
-  // Usually one source gives standard tags: share its frozen list rather than copy it.
-  const standard = standards.length === 1 ? (standards[0] as readonly string[]) : [...new Set(standards.flat())];
-  return fromLevels(
-    sources.map((s) => keep(s, s.low)),
-    sources.map((s) => keep(s, s.orchestrator)),
-    sources.map((s) => keep(s, s.high)),
-    standard,
-  );
-}
+  const kept = (s: SourceEntry, tag: string): boolean => best === undefined || best.get(tagName(tag)) === s.priority;
 
-function fromLevels(
-  low: ReadonlyArray<readonly string[]>,
-  orchestrator: ReadonlyArray<readonly string[]>,
-  high: ReadonlyArray<readonly string[]>,
-  standard: readonly string[],
-): Merged {
   const seen = new Set<string>();
   const all: string[] = [];
-  const addLevel = (lists: ReadonlyArray<readonly string[]>): void => {
-    for (const list of lists) {
-      for (const tag of list) {
-        if (!seen.has(tag)) {
+  let lowEnd = 0;
+  let orchestratorEnd = 0;
+  for (let level = 0; level < 3; level++) {
+    for (const s of sources) {
+      const tags = s.all;
+      const start = level === 0 ? 0 : level === 1 ? s.lowEnd : s.orchestratorEnd;
+      const end = level === 0 ? s.lowEnd : level === 1 ? s.orchestratorEnd : tags.length;
+      for (let i = start; i < end; i++) {
+        const tag = tags[i] as string;
+        if (!seen.has(tag) && kept(s, tag)) {
           seen.add(tag);
           all.push(tag);
         }
       }
     }
-  };
-  addLevel(low);
-  const lowEnd = all.length;
-  addLevel(orchestrator);
-  const orchestratorEnd = all.length;
-  addLevel(high);
-  const std = standard.length === 0 ? EMPTY : Object.isFrozen(standard) && new Set(standard).size === standard.length ? standard : Object.freeze([...new Set(standard)]);
+    if (level === 0) lowEnd = all.length;
+    if (level === 1) orchestratorEnd = all.length;
+  }
+
+  const standards = sources.filter((s) => s.standard.length > 0);
+  let standard: readonly string[] = EMPTY;
+  if (standards.length === 1 && (standards[0] as SourceEntry).standard.every((t) => kept(standards[0] as SourceEntry, t))) {
+    // Usually one source gives standard tags: share its frozen list rather than copy it.
+    standard = (standards[0] as SourceEntry).standard;
+  } else if (standards.length > 0) {
+    standard = Object.freeze([...new Set(standards.flatMap((s) => s.standard.filter((t) => kept(s, t))))]);
+  }
   // slice() drops the spare capacity push() leaves behind: this array lives as long as the entity.
-  return new Merged(all.length === 0 ? EMPTY : Object.freeze(all.slice()), lowEnd, orchestratorEnd, std);
+  return new Merged(all.length === 0 ? EMPTY : Object.freeze(all.slice()), lowEnd, orchestratorEnd, standard);
+}
+
+function dedupe(list: readonly string[]): readonly string[] {
+  if (list.length === 0) return EMPTY;
+  return new Set(list).size === list.length ? list : Object.freeze([...new Set(list)]);
 }
 
 /**

@@ -1,0 +1,269 @@
+/**
+ * The Docker collector (a streamer, and a fetcher for cache misses). One session:
+ * negotiate the API version, list running containers, inspect what is new or changed (bounded
+ * concurrency), delete what vanished, then follow `/events` from just before the list time, so
+ * nothing between list and subscribe is lost (replayed events are harmless: handling is
+ * idempotent). When the stream ends or fails, the next session after a backoff does the same
+ * resync. Events of one container are handled in order (a queue per container), so a `die`
+ * never overtakes the inspect of the `start` before it.
+ */
+import type { CompiledRules } from '../../rules.js';
+import { CONTAINER_PREFIX } from '../../entity.js';
+import { causeMessage } from '../../errors.js';
+import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../../net/backoff.js';
+import { deletionTagInfo } from '../../taglist.js';
+import type { EntityId, TagInfo } from '../../types.js';
+import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
+import { isImageId } from '../image-ref.js';
+import type { DockerClient } from './client.js';
+import { extractContainer } from './extract.js';
+import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
+
+export interface DockerCollectorOptions {
+  readonly client: DockerClient;
+  /** Source name of the TagInfos. Default `docker`. */
+  readonly source?: string;
+  readonly labelRules?: CompiledRules;
+  readonly envRules?: CompiledRules;
+  /** Inspects in flight during a (re)sync. Default 8. */
+  readonly inspectConcurrency?: number;
+  /** Offer detect() (for `docker.enabled: auto`). */
+  readonly autodetect?: boolean;
+  /** Reconnect delays. Default BackoffPresets.engineReconnect (250 ms doubling to 30 s). */
+  readonly backoff?: BackoffOptions;
+}
+
+/** Actions after which the container's tags are (re)read. */
+const REFRESH_ACTIONS: ReadonlySet<string> = new Set(['start', 'restart', 'rename', 'update']);
+/** Actions after which the container is gone: dockerd `die`/`destroy`, Podman `remove`. */
+const GONE_ACTIONS: ReadonlySet<string> = new Set(['die', 'destroy', 'remove']);
+const MAX_IMAGE_CACHE = 1_000;
+
+export interface DockerCounters {
+  events: number;
+  ignoredEvents: number;
+  badLines: number;
+  inspects: number;
+  inspectErrors: number;
+  sessions: number;
+  resyncDeletes: number;
+}
+
+export class DockerCollector implements Collector {
+  readonly name: string;
+  readonly fetchPrefixes = [CONTAINER_PREFIX];
+  readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
+  readonly counters: DockerCounters = { events: 0, ignoredEvents: 0, badLines: 0, inspects: 0, inspectErrors: 0, sessions: 0, resyncDeletes: 0 };
+  private readonly client: DockerClient;
+  /** Containers we pushed as running: ID -> fingerprint (name + labels) to spot changes on resync. */
+  private readonly known = new Map<string, string>();
+  /** Per-container chain of pending work, so one container's events apply in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly imageNames = new Map<string, string | undefined>();
+  private healthState: CollectorHealth;
+
+  constructor(private readonly options: DockerCollectorOptions) {
+    this.client = options.client;
+    this.name = options.source ?? 'docker';
+    this.healthState = { healthy: false, message: `connecting to ${this.client.display}` };
+    if (options.autodetect) {
+      this.detect = async (signal) => {
+        const ping = await this.client.ping(signal);
+        return ping.ok ? { available: true } : { available: false, reason: ping.reason };
+      };
+    }
+  }
+
+  health(): CollectorHealth {
+    return this.healthState;
+  }
+
+  /** Follows the daemon until ctx.signal aborts; reconnects and resyncs on its own. */
+  async run(ctx: CollectorContext): Promise<void> {
+    const backoff = new Backoff(this.options.backoff ?? BackoffPresets.engineReconnect);
+    while (!ctx.signal.aborted) {
+      let opened = false;
+      try {
+        await this.session(ctx, () => {
+          opened = true;
+          backoff.reset();
+        });
+        if (ctx.signal.aborted) break;
+        this.healthState = { healthy: false, message: `event stream from ${this.client.display} ended; reconnecting` };
+        ctx.logger.warn({ daemon: this.client.display }, 'docker event stream ended; reconnecting');
+      } catch (error) {
+        if (ctx.signal.aborted) break;
+        const reason = causeMessage(error);
+        this.healthState = { healthy: false, message: `${opened ? 'lost' : 'cannot reach'} ${this.client.display}: ${reason}` };
+        ctx.logger.warn({ daemon: this.client.display, error: reason }, 'docker session failed; will reconnect');
+        // Readiness does not wait for a daemon that may never come (health reports it instead).
+        ctx.markSynced();
+      }
+      try {
+        await sleep(backoff.next(), ctx.signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** Inspects one container on a cache miss. A stopped container's tags come with their delete. */
+  async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
+    if (!entity.startsWith(CONTAINER_PREFIX)) return { found: false };
+    if (!this.client.apiVersion) await this.client.negotiate(signal);
+    const inspect = await this.client.inspect(entity.slice(CONTAINER_PREFIX.length), signal);
+    this.counters.inspects++;
+    if (!inspect) return { found: false };
+    return { found: true, infos: await this.toInfos(inspect, ctx, signal) };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Resolves once every queued container update has been applied (tests, benchmarks). */
+  async whenIdle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  // ---- one session: negotiate, list, resync, follow events ----
+
+  private async session(ctx: CollectorContext, onOpen: () => void): Promise<void> {
+    const { signal } = ctx;
+    this.counters.sessions++;
+    const version = await this.client.negotiate(signal);
+    const list = await this.client.listContainers(signal);
+    // One second early: the Date header is whole seconds and clocks may differ a little.
+    const sinceMs = (list.serverTimeMs ?? ctx.clock.now()) - 1_000;
+    await this.resync(list.containers, ctx);
+    ctx.markSynced();
+    const engine = this.client.daemon?.Version ? `, engine ${this.client.daemon.Version}` : '';
+    await this.client.streamEvents(formatSince(sinceMs), (event) => this.onEvent(event, ctx), {
+      signal,
+      onOpen: () => {
+        this.healthState = { healthy: true, message: `connected to ${this.client.display} (API ${version}${engine})` };
+        onOpen();
+      },
+      onBadLine: () => {
+        this.counters.badLines++;
+      },
+    });
+  }
+
+  /** Makes the store match a fresh list: inspect new or changed containers, delete vanished ones. */
+  private async resync(containers: readonly ContainerSummary[], ctx: CollectorContext): Promise<void> {
+    const listed = new Set<string>();
+    const changed: string[] = [];
+    for (const c of containers) {
+      listed.add(c.Id);
+      if (this.known.get(c.Id) !== fingerprint(primaryName(c.Names), c.Labels)) changed.push(c.Id);
+    }
+    const vanished = [...this.known.keys()].filter((id) => !listed.has(id));
+    for (const id of vanished) this.known.delete(id);
+    if (vanished.length > 0) {
+      this.counters.resyncDeletes += vanished.length;
+      ctx.sink.push(vanished.map((id) => deletionTagInfo(this.name, CONTAINER_PREFIX + id)));
+    }
+    await forEachLimit(changed, this.options.inspectConcurrency ?? 8, (id) => this.enqueue(id, () => this.refresh(id, ctx), ctx));
+  }
+
+  private onEvent(event: DockerEvent, ctx: CollectorContext): void {
+    this.counters.events++;
+    if (event.type !== 'container' || event.id === '') {
+      this.counters.ignoredEvents++;
+      return;
+    }
+    const id = event.id;
+    if (REFRESH_ACTIONS.has(event.action)) void this.enqueue(id, () => this.refresh(id, ctx), ctx);
+    else if (GONE_ACTIONS.has(event.action)) void this.enqueue(id, () => this.gone(id, ctx), ctx);
+    // create, attach, kill, stop, pause, exec_*, health_status, Podman's init and cleanup: no tag changes.
+    else this.counters.ignoredEvents++;
+  }
+
+  /** Runs `task` after the container's earlier work; never rejects. */
+  private enqueue(id: string, task: () => Promise<void>, ctx: CollectorContext): Promise<void> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => {
+      this.counters.inspectErrors++;
+      if (!ctx.signal.aborted) ctx.logger.warn({ container: id, error: causeMessage(error) }, 'docker container update failed');
+    });
+    this.queues.set(id, next);
+    void next.finally(() => {
+      if (this.queues.get(id) === next) this.queues.delete(id);
+    });
+    return next;
+  }
+
+  private async refresh(id: string, ctx: CollectorContext): Promise<void> {
+    if (ctx.signal.aborted) return;
+    this.counters.inspects++;
+    const inspect = await this.client.inspect(id, ctx.signal);
+    if (!inspect) return this.gone(id, ctx);
+    ctx.sink.push(await this.toInfos(inspect, ctx, ctx.signal));
+  }
+
+  private gone(id: string, ctx: CollectorContext): Promise<void> {
+    this.known.delete(id);
+    ctx.sink.push([deletionTagInfo(this.name, CONTAINER_PREFIX + id)]);
+    return Promise.resolve();
+  }
+
+  /**
+   * The container's TagInfo; for one that is not running any more, followed by its delete, so it
+   * stays queryable through the grace (logs of a short job arrive late) and then goes.
+   */
+  private async toInfos(inspect: ContainerInspect, ctx: CollectorContext, signal: AbortSignal): Promise<TagInfo[]> {
+    const resolvedImage = isImageId(inspect.Config.Image) ? await this.imageName(inspect.Image || inspect.Config.Image, ctx, signal) : undefined;
+    const info = extractContainer(inspect, {
+      source: this.name,
+      ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
+      ...(this.options.envRules ? { envRules: this.options.envRules } : {}),
+      ...(resolvedImage ? { resolvedImage } : {}),
+    });
+    const alive = inspect.State.Running || inspect.State.Restarting || inspect.State.Paused;
+    if (alive) {
+      this.known.set(inspect.Id, fingerprint(inspect.Name, inspect.Config.Labels));
+      return [info];
+    }
+    this.known.delete(inspect.Id);
+    return [info, deletionTagInfo(this.name, info.entity)];
+  }
+
+  /** repo:tag of an image ID, cached (images are immutable; a failed lookup is retried later). */
+  private async imageName(imageId: string, ctx: CollectorContext, signal: AbortSignal): Promise<string | undefined> {
+    if (this.imageNames.has(imageId)) return this.imageNames.get(imageId);
+    try {
+      const name = await this.client.imageRepoTag(imageId, signal);
+      if (this.imageNames.size >= MAX_IMAGE_CACHE) this.imageNames.clear();
+      this.imageNames.set(imageId, name);
+      return name;
+    } catch (error) {
+      ctx.logger.debug({ image: imageId, error: causeMessage(error) }, 'cannot resolve image name');
+      return undefined;
+    }
+  }
+}
+
+/** `since` for /events: `<seconds>.<nanoseconds>`. */
+export function formatSince(ms: number): string {
+  const whole = Math.max(0, Math.floor(ms));
+  return `${Math.floor(whole / 1000)}.${String((whole % 1000) * 1_000_000).padStart(9, '0')}`;
+}
+
+/** The container's own name among Names (links add `/other/alias` entries). */
+function primaryName(names: readonly string[]): string {
+  return names.find((n) => n.lastIndexOf('/') === 0) ?? names[0] ?? '';
+}
+
+function fingerprint(name: string, labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify([name.startsWith('/') ? name : `/${name}`, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+}
+
+/** Calls `fn` on every item with at most `limit` calls in flight. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+}

@@ -1,0 +1,191 @@
+/**
+ * A fake Docker Engine API on a temp unix socket, for unit tests: `/_ping`, `/version`,
+ * `/v<x>/containers/json`, `/v<x>/containers/{id}/json`, `/v<x>/images/{id}/json` and a held-open
+ * `/v<x>/events` to which tests write raw bytes (whole lines or arbitrary chunks). Its container
+ * table is plain inspect JSON that tests set directly or through `applyEvent` (create, start, die,
+ * destroy/remove, rename), as a daemon would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+type Json = Record<string, unknown>;
+
+/** Event attributes that are not labels. */
+const NON_LABEL_ATTRIBUTES = new Set(['image', 'name', 'exitCode', 'signal', 'execDuration', 'containerExitCode', 'podId']);
+
+export interface RecordedRequest {
+  readonly path: string;
+  readonly at: number;
+}
+
+export class FakeDocker {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tagger-fake-docker-'));
+  readonly socketPath = join(this.dir, 'docker.sock');
+  readonly host = `unix://${this.socketPath}`;
+  readonly requests: RecordedRequest[] = [];
+  version: Json = { ApiVersion: '1.41', MinAPIVersion: '1.12', Version: '20.10.24+dfsg1' };
+  /** ID -> inspect JSON. */
+  readonly containers = new Map<string, Json>();
+  readonly images = new Map<string, string[]>();
+  /** Milliseconds each inspect waits before answering. */
+  inspectDelayMs = 0;
+  /** Called with the ID on each inspect, before it answers (to change state mid-flight). */
+  onInspect: ((id: string) => void) | undefined;
+  private readonly streams = new Set<ServerResponse>();
+  private readonly server: Server;
+  private template: Json;
+
+  constructor(template: Json) {
+    this.template = template;
+    this.server = createServer((req, res) => this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.socketPath, () => resolve());
+    });
+    return this;
+  }
+
+  /** Closes everything, open event streams first; removes the socket directory. */
+  async close(): Promise<void> {
+    this.endStreams();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Event requests seen so far (their full paths, with query). */
+  eventRequests(): string[] {
+    return this.requests.filter((r) => r.path.includes('/events')).map((r) => r.path);
+  }
+
+  /** Writes raw bytes to every open events stream. */
+  write(bytes: string | Buffer): void {
+    for (const res of this.streams) res.write(bytes);
+  }
+
+  /** Ends every open events stream (a daemon shutting down). */
+  endStreams(): void {
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+
+  async waitForStreams(n = 1, timeoutMs = 5_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.streams.size < n) {
+      if (Date.now() > until) throw new Error(`no events stream after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** Adds a container from an inspect JSON (Id taken from it). */
+  put(inspect: Json): void {
+    this.containers.set(String(inspect.Id), structuredClone(inspect));
+  }
+
+  setRunning(id: string, running: boolean): void {
+    const c = this.containers.get(id);
+    if (!c) return;
+    const state = { ...(c.State as Json), Running: running, Status: running ? 'running' : 'exited' };
+    c.State = state;
+  }
+
+  /** Updates the table as the daemon would have before sending this event line. */
+  applyEvent(line: string): void {
+    const e = JSON.parse(line.charCodeAt(0) === 0x1e ? line.slice(1) : line) as Json;
+    if (e.Type !== 'container') return;
+    const actor = (e.Actor ?? {}) as Json;
+    const id = String(actor.ID);
+    const attrs = (actor.Attributes ?? {}) as Record<string, string>;
+    const action = String(e.Action).split(':')[0];
+    switch (action) {
+      case 'create':
+        if (!this.containers.has(id)) this.put(this.synthesize(id, attrs));
+        this.setRunning(id, false);
+        break;
+      case 'start':
+      case 'restart':
+        if (!this.containers.has(id)) this.put(this.synthesize(id, attrs));
+        this.setRunning(id, true);
+        break;
+      case 'die':
+        this.setRunning(id, false);
+        break;
+      case 'destroy':
+      case 'remove':
+        this.containers.delete(id);
+        break;
+      case 'rename': {
+        const c = this.containers.get(id);
+        if (c && attrs.name) c.Name = `/${attrs.name}`;
+        break;
+      }
+    }
+  }
+
+  /** An inspect for a container only known from its events: the template with its ID, name, image, labels. */
+  private synthesize(id: string, attrs: Record<string, string>): Json {
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(attrs)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
+    const t = structuredClone(this.template);
+    return { ...t, Id: id, Name: `/${attrs.name ?? id.slice(0, 12)}`, Config: { ...(t.Config as Json), Image: attrs.image ?? '', Labels: labels, Env: [] } };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '/';
+    this.requests.push({ path, at: Date.now() });
+    const url = new URL(path, 'http://d');
+    const p = url.pathname.replace(/^\/v\d+\.\d+/, '');
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (p === '/_ping') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK');
+      return;
+    }
+    if (p === '/version') return json(200, this.version);
+    if (p === '/containers/json') {
+      const running = [...this.containers.values()].filter((c) => (c.State as Json | undefined)?.Running === true);
+      return json(
+        200,
+        running.map((c) => ({ Id: c.Id, Names: [c.Name], Image: (c.Config as Json).Image, ImageID: c.Image, Labels: (c.Config as Json).Labels, State: 'running' })),
+      );
+    }
+    const inspect = /^\/containers\/([^/]+)\/json$/.exec(p);
+    if (inspect) {
+      const id = decodeURIComponent(inspect[1] as string);
+      const answer = (): void => {
+        this.onInspect?.(id);
+        const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => String(x.Id).startsWith(id) || x.Name === `/${id}`);
+        if (c) json(200, c);
+        else json(404, { message: `No such container: ${id}` });
+      };
+      if (this.inspectDelayMs > 0) setTimeout(answer, this.inspectDelayMs);
+      else answer();
+      return;
+    }
+    const image = /^\/images\/([^/]+)\/json$/.exec(p);
+    if (image) {
+      const tags = this.images.get(decodeURIComponent(image[1] as string));
+      return tags ? json(200, { Id: image[1], RepoTags: tags }) : json(404, { message: 'No such image' });
+    }
+    if (p === '/events') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      this.streams.add(res);
+      res.on('close', () => this.streams.delete(res));
+      return;
+    }
+    json(404, { message: 'page not found' });
+  }
+}

@@ -424,6 +424,9 @@ export class LocalTagger implements Tagger {
         bump(this.counters.collectorErrors, collector.name);
         log.warn({ error: causeMessage(error) }, 'poll failed; keeping the last good state');
         delay = Math.min(interval, backoff.next());
+        // A source that fails (a kubelet refusing our token) must not hold readiness forever:
+        // health reports it instead.
+        ctx.markSynced();
       }
       if (!(await sleepUnlessAborted(delay, ctx.signal))) return;
     }

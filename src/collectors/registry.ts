@@ -7,6 +7,10 @@ import type { Clock } from '../clock.js';
 import type { TaggerConfig, Toggle } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Collector } from './collector.js';
+import { dockerCollectorFactory } from './docker/factory.js';
+import { containerdCollectorFactory } from './containerd/factory.js';
+import { kubeletCollectorFactory } from './kubelet/factory.js';
+import { ecsCollectorFactory } from './ecs/factory.js';
 
 export interface CollectorDeps {
   readonly config: TaggerConfig;
@@ -23,7 +27,7 @@ export interface CollectorFactory {
 }
 
 /** Every known collector, in start order. */
-export const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [];
+export const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
 
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
   const out: Collector[] = [];

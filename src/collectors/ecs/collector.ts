@@ -1,0 +1,217 @@
+/**
+ * The ECS collector: fetch-only. On a cache miss for a container (or an `ecs_task://` entity) it
+ * finds the task, then returns TagInfos for every container of that task and for the task itself,
+ * so the siblings need no fetch of their own. No polling; container deletions are left to the
+ * runtime collector (Docker), which sees containers go.
+ *
+ * Lookup order: the tagger's own task from metadata v4 / v3 (when the env var is set), the agent
+ * introspection API (EC2 daemon mode), then metadata v2 when no v3/v4 is set. The tagger's miss
+ * cache bounds repeated misses per entity; here, answers are cached so that a flood of misses for
+ * many containers costs a bounded number of requests: found tasks for `cacheTtlMs`, the local
+ * task and the introspection task list for `localTtlMs`, and an endpoint that cannot be reached is
+ * skipped for `unreachableMs`.
+ */
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX } from '../../entity.js';
+import { causeMessage, isTaggerError, TaggerError } from '../../errors.js';
+import type { EntityId, TagInfo } from '../../types.js';
+import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
+import type { EcsClient } from './client.js';
+import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
+
+/** What the collector needs of a client (EcsClient). */
+export type EcsSource = Pick<EcsClient, 'agentUrl' | 'v2Url' | 'localMetadataVersion' | 'localTask' | 'v2Task' | 'introspectionTask' | 'introspectionTasks' | 'introspectionMetadata' | 'close'>;
+
+export interface EcsCollectorOptions {
+  readonly client: EcsSource;
+  /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
+  readonly taskTags: boolean;
+  readonly autodetect: boolean;
+  /** How long a found task answers from memory. Default 60 s. */
+  readonly cacheTtlMs?: number;
+  /** How long the local task (v4/v3/v2) and the introspection task list are reused. Default 2 s. */
+  readonly localTtlMs?: number;
+  /** How long an endpoint that refused or timed out is skipped. Default 30 s. */
+  readonly unreachableMs?: number;
+}
+
+export interface EcsStats {
+  lookups: number;
+  cacheHits: number;
+  found: number;
+  notFound: number;
+  errors: number;
+  requests: number;
+}
+
+type Endpoint = 'local' | 'agent' | 'v2';
+
+interface Timed<T> {
+  readonly value: T;
+  readonly until: number;
+}
+
+const MAX_CACHE = 10_000;
+
+export class EcsCollector implements Collector {
+  readonly name = ECS_SOURCE;
+  readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, ECS_TASK_PREFIX];
+  readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
+  readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
+  private readonly client: EcsSource;
+  private readonly taskTags: boolean;
+  private readonly cacheTtlMs: number;
+  private readonly localTtlMs: number;
+  private readonly unreachableMs: number;
+  private readonly cache = new Map<EntityId, Timed<TagInfo[]>>();
+  /** Shared answers (and requests in flight) for the local task, v2 task and task list. */
+  private readonly shared = new Map<string, Timed<Promise<unknown>>>();
+  private readonly unreachableUntil = new Map<Endpoint, number>();
+  private cluster: string | undefined;
+  private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
+
+  constructor(options: EcsCollectorOptions) {
+    this.client = options.client;
+    this.taskTags = options.taskTags;
+    this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.localTtlMs = options.localTtlMs ?? 2_000;
+    this.unreachableMs = options.unreachableMs ?? 30_000;
+    if (options.autodetect) this.detect = (signal) => this.probe(signal);
+  }
+
+  async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
+    this.stats.lookups++;
+    const now = ctx.clock.now();
+    const hit = this.cache.get(entity);
+    if (hit && hit.until > now) {
+      this.stats.cacheHits++;
+      return { found: true, infos: hit.value };
+    }
+    let answered = false;
+    let lastError: unknown;
+    for (const endpoint of this.order()) {
+      if ((this.unreachableUntil.get(endpoint) ?? 0) > now) {
+        lastError ??= new TaggerError('TAGGER_UNAVAILABLE', `ECS ${endpoint} endpoint unreachable recently; retrying later`);
+        continue;
+      }
+      try {
+        const task = await this.lookup(endpoint, entity, ctx, signal);
+        answered = true;
+        this.unreachableUntil.delete(endpoint);
+        if (task && contains(task, entity)) return this.found(task, ctx);
+      } catch (error) {
+        lastError = error;
+        if (isTaggerError(error, 'TAGGER_SOCKET') || isTaggerError(error, 'TAGGER_TIMEOUT')) this.unreachableUntil.set(endpoint, ctx.clock.now() + this.unreachableMs);
+        ctx.logger.debug({ endpoint, entity, error: causeMessage(error) }, 'ECS lookup failed');
+      }
+    }
+    if (!answered && lastError !== undefined) {
+      this.stats.errors++;
+      this.state = { healthy: false, message: `last lookup failed: ${causeMessage(lastError)}` };
+      throw lastError;
+    }
+    this.stats.notFound++;
+    this.state = { healthy: true, message: this.describe() };
+    return { found: false };
+  }
+
+  health(): CollectorHealth {
+    return this.state;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private order(): Endpoint[] {
+    const out: Endpoint[] = [];
+    if (this.client.localMetadataVersion()) out.push('local');
+    if (this.client.agentUrl) out.push('agent');
+    // v2 only serves containers that have no v3/v4 variable, i.e. old agents.
+    if (!this.client.localMetadataVersion() && this.client.v2Url) out.push('v2');
+    return out;
+  }
+
+  private async lookup(endpoint: Endpoint, entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<EcsTask | undefined> {
+    switch (endpoint) {
+      case 'local':
+        return taskFromMetadata(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
+      case 'v2':
+        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)));
+      case 'agent': {
+        const cluster = await this.clusterName(signal);
+        if (entity.startsWith(ECS_TASK_PREFIX)) {
+          const list = await this.sharedRequest('agent-tasks', ctx, () => this.client.introspectionTasks(signal));
+          return taskFromIntrospection(findIntrospectionTask(list, entity.slice(ECS_TASK_PREFIX.length)), cluster);
+        }
+        this.stats.requests++;
+        return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
+      }
+    }
+  }
+
+  /** One request per key per localTtlMs, shared by concurrent callers; failures are not kept. */
+  private sharedRequest(key: string, ctx: CollectorContext, request: () => Promise<unknown>): Promise<unknown> {
+    const now = ctx.clock.now();
+    const cached = this.shared.get(key);
+    if (cached && cached.until > now) return cached.value;
+    this.stats.requests++;
+    const value = request();
+    this.shared.set(key, { value, until: now + this.localTtlMs });
+    value.catch(() => {
+      if (this.shared.get(key)?.value === value) this.shared.delete(key);
+    });
+    return value;
+  }
+
+  /** The cluster name from `/v1/metadata`, asked once; a failure only leaves the tag out. */
+  private async clusterName(signal: AbortSignal): Promise<string | undefined> {
+    if (this.cluster !== undefined) return this.cluster;
+    try {
+      this.stats.requests++;
+      this.cluster = clusterFromIntrospection(await this.client.introspectionMetadata(signal));
+    } catch {
+      // The task lookup that follows reports the real problem if the agent is down.
+    }
+    return this.cluster;
+  }
+
+  private found(task: EcsTask, ctx: CollectorContext): FetchResult {
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
+    const until = ctx.clock.now() + this.cacheTtlMs;
+    if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
+    for (const info of infos) this.cache.set(info.entity, { value: infos, until });
+    this.stats.found++;
+    this.state = { healthy: true, message: this.describe() };
+    return { found: true, infos };
+  }
+
+  private evictExpired(now: number): void {
+    for (const [id, entry] of this.cache) if (entry.until <= now) this.cache.delete(id);
+    // Still full of live entries: drop the oldest (a Map iterates in insertion order).
+    for (const id of this.cache.keys()) {
+      if (this.cache.size <= MAX_CACHE / 2) break;
+      this.cache.delete(id);
+    }
+  }
+
+  private describe(): string {
+    const version = this.client.localMetadataVersion();
+    const parts = [version ? `task metadata ${version}` : '', this.client.agentUrl ? `agent ${this.client.agentUrl}` : '', !version && this.client.v2Url ? 'task metadata v2' : ''];
+    return `fetch on miss via ${parts.filter(Boolean).join(', ')}`;
+  }
+
+  private async probe(signal: AbortSignal): Promise<DetectResult> {
+    if (this.client.localMetadataVersion()) return { available: true };
+    if (!this.client.agentUrl) return { available: false, reason: 'no ECS_CONTAINER_METADATA_URI[_V4] and no ecs.agent_url' };
+    try {
+      await this.client.introspectionMetadata(signal, 1_000);
+      return { available: true };
+    } catch (error) {
+      return { available: false, reason: `no ECS_CONTAINER_METADATA_URI[_V4], and the ECS agent at ${this.client.agentUrl} does not answer: ${causeMessage(error)}` };
+    }
+  }
+}
+
+function contains(task: EcsTask, entity: EntityId): boolean {
+  return entity === taskEntityId(task) || task.containers.some((c) => c.entity === entity);
+}

@@ -6,6 +6,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { Collector } from './collectors/collector.js';
 import { collectorsFromConfig } from './collectors/registry.js';
 import { resolveConfig, type TaggerConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { RemoteTagger } from './ipc/remote-tagger.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LocalTagger, type LocalTaggerOptions, type Tagger } from './tagger.js';
 
@@ -29,7 +31,17 @@ export function createTagger(options: CreateTaggerOptions = {}): Tagger {
   const clock: Clock = options.clock ?? systemClock;
   const logger: Logger = options.logger ?? silentLogger;
   const mode = options.mode ?? config.mode;
-  if (mode === 'remote') throw new Error('remote mode is not available yet');
+  if (mode === 'remote') {
+    const socket = options.socket ?? (options.address ? undefined : config.remote.socket || undefined);
+    const address = socket ? undefined : (options.address ?? (config.remote.address || undefined));
+    if (!socket && !address) throw new ConfigError('remote.socket', 'remote mode needs remote.socket or remote.address');
+    return new RemoteTagger({
+      ...(socket ? { socket } : { address: address as string }),
+      authTokenFile: options.authTokenFile ?? config.remote.auth_token_file,
+      clock,
+      logger,
+    });
+  }
   return new LocalTagger({
     deletionGraceMs: config.store.deletion_grace,
     pruneIntervalMs: config.store.prune_interval,

@@ -1,0 +1,169 @@
+/**
+ * IPC figures, each beside a baseline measured in the same run:
+ * - GET /v1/tags round-trip over the unix socket vs a bare node:http server answering the same
+ *   JSON over the same kind of socket, both through the same client (goal <= 1.5x the time);
+ * - a remote replica's initial sync of 10k entities vs reading the same NDJSON bytes from a bare
+ *   server with the same line reader (goal <= 3x the time).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IpcClient } from '../../src/ipc/client.js';
+import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
+import { IpcServer } from '../../src/ipc/server.js';
+import { HttpClient } from '../../src/net/http-client.js';
+import { LocalTagger } from '../../src/tagger.js';
+import type { TagInfo } from '../../src/types.js';
+import { round, type BenchFigure, type BenchSuite } from '../harness.js';
+
+const TOKEN = 'a'.repeat(64);
+
+function containerInfo(i: number): TagInfo {
+  const hex = i.toString(16).padStart(64, '0');
+  return {
+    source: 'docker',
+    entity: `container_id://${hex}`,
+    low: ['docker_image:nginx:1.27', 'image_name:nginx', 'image_tag:1.27', 'kube_namespace:default', 'short_image:nginx', `kube_deployment:web-${i % 50}`],
+    orchestrator: [`pod_name:web-${i % 50}-7d9f8c6b5-${(i % 997).toString(36)}`],
+    high: [`container_id:${hex}`, `container_name:web-${i}`],
+    standard: [],
+  };
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve) => server.listen(path, () => resolve()));
+}
+
+async function timeSequential(n: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 500; i++) await fn(); // warm up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6 / n;
+}
+
+const tagsRoundTrip: BenchSuite = {
+  name: 'ipc.tags_round_trip',
+  async run() {
+    const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-'));
+    const tagger = new LocalTagger();
+    await tagger.start();
+    const info = containerInfo(1);
+    tagger.store.processTagInfo([info]);
+    const ours = new IpcServer({ tagger, token: TOKEN, socketPath: join(dir, 'ours.sock'), processMetrics: false });
+    await ours.start();
+    // The bare server answers the very JSON ours does, with no validation, auth or lookup.
+    const body = JSON.stringify({ entity: info.entity, cardinality: 'high', tags: tagger.tagSync(info.entity, 'high') });
+    const bare = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.end(body);
+    });
+    await listen(bare, join(dir, 'bare.sock'));
+    const path = `/v1/tags?entity=${encodeURIComponent(info.entity)}&cardinality=high`;
+    const oursClient = new IpcClient({ socket: join(dir, 'ours.sock'), token: TOKEN });
+    const bareClient = new HttpClient(`unix://${join(dir, 'bare.sock')}`);
+    const figures: BenchFigure[] = [];
+    try {
+      const n = 5_000;
+      let best = Infinity;
+      let baseline = Infinity;
+      for (let round_ = 0; round_ < 3; round_++) {
+        baseline = Math.min(baseline, await timeSequential(n, () => bareClient.getJson(path, { headers: { authorization: `Bearer ${TOKEN}` } })));
+        best = Math.min(best, await timeSequential(n, () => oursClient.getTags(info.entity, 'high')));
+      }
+      const ratio = best / baseline;
+      figures.push({
+        name: 'ipc.tags_round_trip',
+        value: round(best * 1000, 1),
+        unit: 'µs/request',
+        baseline: { name: 'bare node:http, same JSON, same socket kind and client', value: round(baseline * 1000, 1) },
+        ratio: round(ratio, 2),
+        goal: '<= 1.5x the bare server',
+        met: ratio <= 1.5,
+        details: { requests: n, rounds: 3 },
+      });
+    } finally {
+      await oursClient.close();
+      await bareClient.close();
+      await ours.stop(100);
+      await tagger.stop();
+      await new Promise<void>((r) => bare.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return { figures };
+  },
+};
+
+const replicaSync: BenchSuite = {
+  name: 'ipc.replica_initial_sync',
+  async run() {
+    const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-'));
+    const tagger = new LocalTagger();
+    await tagger.start();
+    const N = 10_000;
+    tagger.store.processTagInfo(Array.from({ length: N }, (_, i) => containerInfo(i)));
+    const socket = join(dir, 'ours.sock');
+    const ours = new IpcServer({ tagger, token: TOKEN, socketPath: socket, processMetrics: false });
+    await ours.start();
+    // Capture the exact bytes our server sends, for the bare server to replay.
+    const capture = new IpcClient({ socket, token: TOKEN });
+    const lines: string[] = [];
+    const controller = new AbortController();
+    await capture
+      .stream({ cardinality: 'high' }, (m) => {
+        lines.push(JSON.stringify(m));
+        if (m.type === 'synced') controller.abort();
+      }, { signal: controller.signal })
+      .catch(() => undefined);
+    await capture.close();
+    const ndjson = Buffer.from(`${lines.join('\n')}\n`);
+    const bare = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/x-ndjson');
+      res.end(ndjson);
+    });
+    const bareSocket = join(dir, 'bare.sock');
+    await listen(bare, bareSocket);
+    const figures: BenchFigure[] = [];
+    try {
+      let best = Infinity;
+      let baseline = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const client = new HttpClient(`unix://${bareSocket}`);
+        let count = 0;
+        const t0 = process.hrtime.bigint();
+        await client.streamLines('/', () => count++);
+        baseline = Math.min(baseline, Number(process.hrtime.bigint() - t0) / 1e6);
+        await client.close();
+        if (count !== N + 1) throw new Error(`raw transfer read ${count} lines`);
+
+        const replica = new RemoteTagger({ socket, token: TOKEN });
+        const t1 = process.hrtime.bigint();
+        await replica.start();
+        await replica.ready();
+        best = Math.min(best, Number(process.hrtime.bigint() - t1) / 1e6);
+        if (replica.store.size !== N) throw new Error(`replica has ${replica.store.size} entities`);
+        await replica.stop();
+      }
+      const ratio = best / baseline;
+      figures.push({
+        name: 'ipc.replica_initial_sync',
+        value: round(best, 1),
+        unit: 'ms',
+        baseline: { name: 'same NDJSON bytes from a bare server, same line reader, no decode', value: round(baseline, 1) },
+        ratio: round(ratio, 2),
+        goal: '<= 3x the raw transfer',
+        met: ratio <= 3,
+        details: { entities: N, bytes: ndjson.length, rounds: 5 },
+      });
+    } finally {
+      await ours.stop(100);
+      await tagger.stop();
+      await new Promise<void>((r) => bare.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return { figures };
+  },
+};
+
+export const ipcSuites: readonly BenchSuite[] = [tagsRoundTrip, replicaSync];

@@ -1,0 +1,163 @@
+/**
+ * End to end: `node dist/cli/main.js` as a user runs it (built once here), against an in-process
+ * server fed by hand (list, tag, explain) and as the daemon itself (run, SIGTERM).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { C1, C2, TOKEN, info, startHarness, tempDir, type Harness } from '../ipc/test-support/harness.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'dist/cli/main.js');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let h: Harness;
+let dir: string;
+let cleanupDir: () => void;
+let config: string;
+
+beforeAll(async () => {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
+  ({ dir, cleanup: cleanupDir } = tempDir());
+  h = await startHarness({ dir });
+  h.tagger.store.processTagInfo([
+    info(C1, 'docker', ['image_name:nginx'], [], ['container_name:web']),
+    info(C1, 'kubelet', ['kube_namespace:default'], ['pod_name:web-0']),
+    info(C2, 'docker', ['image_name:redis']),
+  ]);
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+  config = join(dir, 'tagger.yaml');
+  writeFileSync(config, `ipc:\n  socket: ${h.socket}\n  auth_token_file: ${join(dir, 'token')}\n`);
+}, 150_000);
+
+afterAll(async () => {
+  await h?.close();
+  cleanupDir?.();
+});
+
+describe('client commands against a daemon', () => {
+  it('tag prints one tag per line, --json the API body', async () => {
+    const plain = await cli(['tag', C1, '--cardinality', 'orchestrator', '--config', config]);
+    expect(plain).toEqual({ code: 0, stdout: 'image_name:nginx\nkube_namespace:default\npod_name:web-0\n', stderr: '' });
+    const json = await cli(['tag', '111111111111', '--json', '--cardinality', 'high', '--config', config]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ entity: C1, cardinality: 'high', tags: ['image_name:nginx', 'kube_namespace:default', 'pod_name:web-0', 'container_name:web'] });
+  });
+
+  it('list prints a block per entity and source; --json the entities body', async () => {
+    const table = await cli(['list', '--config', config]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(`=== Entity ${C1} ===\n== Source docker ==\n  low:          image_name:nginx\n  orchestrator: -\n  high:         container_name:web\n  standard:     -\n== Source kubelet ==`);
+    const json = await cli(['list', '--json', '--config', config]);
+    const body = JSON.parse(json.stdout) as { entities: Array<{ id: string; sources: Record<string, unknown> }> };
+    expect(body.entities.map((e) => e.id)).toEqual([C1, C2]);
+    expect(Object.keys(body.entities[0]?.sources ?? {}).sort()).toEqual(['docker', 'kubelet']);
+  });
+
+  it('explain names each source and why a tag is absent', async () => {
+    const res = await cli(['explain', 'ecs_task://nothing', '--config', config]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Entity ecs_task://nothing: not in the store');
+    const known = await cli(['explain', C1, '--config', config]);
+    expect(known.stdout).toContain('Source kubelet:\n  low:          kube_namespace:default\n  orchestrator: pod_name:web-0');
+  });
+
+  it('finds the daemon through TAGGER_IPC_SOCKET and TAGGER_IPC_AUTH_TOKEN_FILE', async () => {
+    const res = await cli(['tag', C2], { TAGGER_IPC_SOCKET: h.socket, TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
+    expect(res).toEqual({ code: 0, stdout: 'image_name:redis\n', stderr: '' });
+  });
+});
+
+describe('exit codes and errors', () => {
+  it('2 for bad usage, bad input and bad config, naming the problem in one line', async () => {
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    const badEntity = await cli(['tag', 'not-an-id', '--config', config]);
+    expect(badEntity.code).toBe(2);
+    expect(badEntity.stderr).toMatch(/^tagger: invalid entity ID "not-an-id": .*\n$/);
+    const badCard = await cli(['tag', C1, '--cardinality', 'medium', '--config', config]);
+    expect(badCard.code).toBe(2);
+    expect(badCard.stderr).toMatch(/invalid cardinality "medium"/);
+    const badYaml = join(dir, 'bad.yaml');
+    writeFileSync(badYaml, 'ipc:\n  heartbeat_interval: soon\n');
+    const badConfig = await cli(['list', '--config', badYaml]);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toMatch(/^tagger: invalid config ipc\.heartbeat_interval: must be a duration.*\n$/);
+    const badEnv = await cli(['run'], { TAGGER_MODE: 'sideways' });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local or remote/);
+  });
+
+  it('1 when the daemon is not there, with a hint', async () => {
+    const res = await cli(['list'], { TAGGER_IPC_SOCKET: join(dir, 'nobody.sock'), TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/cannot reach .*nobody\.sock.*is `tagger run` running\?/);
+  });
+
+  it('0 for --help everywhere and version', async () => {
+    for (const args of [['--help'], ['tag', '--help'], ['list', '--help'], ['run', '--help'], ['explain', '--help']]) {
+      const res = await cli(args);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.stdout).toMatch(/Usage: tagger/);
+      expect(res.stdout).toContain('--config');
+    }
+    const v = await cli(['version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^tagger \d+\.\d+\.\d+ \(node v\d+/);
+  });
+});
+
+describe('tagger run', () => {
+  it('serves on its socket, refuses a second daemon on it, and stops on SIGTERM with 0', async () => {
+    const socket = join(dir, 'run.sock');
+    const env = {
+      TAGGER_IPC_SOCKET: socket,
+      TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'run-token'),
+      TAGGER_DOCKER_ENABLED: 'false',
+      TAGGER_CONTAINERD_ENABLED: 'false',
+      TAGGER_KUBELET_ENABLED: 'false',
+      TAGGER_ECS_ENABLED: 'false',
+    };
+    const child = spawn(process.execPath, [MAIN, 'run'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 10_000;
+    while (!stderr.includes('tagger daemon started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(socket)).toBe(true);
+    const list = await cli(['list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual({ entities: [] });
+    const second = await cli(['run'], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/already serving on .*run\.sock/);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(existsSync(socket)).toBe(false);
+    // Logs are JSON lines with levels, and never hold the token.
+    const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines.map((l) => l.msg)).toContain('tagger daemon stopped');
+    expect(stderr).not.toContain(TOKEN);
+  });
+});

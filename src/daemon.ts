@@ -1,0 +1,117 @@
+/**
+ * The daemon behind `tagger run`: a tagger (local collectors, or in remote mode a replica of
+ * another daemon), the IPC server on its socket and optional TCP address, and a clean stop on
+ * SIGTERM/SIGINT within a hard deadline.
+ */
+import type { Collector } from './collectors/collector.js';
+import type { TaggerConfig } from './config.js';
+import { createTagger } from './create-tagger.js';
+import { causeMessage } from './errors.js';
+import { IpcServer } from './ipc/server.js';
+import type { Logger } from './logger.js';
+import type { Tagger } from './tagger.js';
+
+export interface DaemonOptions {
+  readonly config: TaggerConfig;
+  readonly logger: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Collectors to run instead of those the config names (the demo, tests). */
+  readonly collectors?: readonly Collector[];
+}
+
+/** Hard deadline for a stop: past it the process exits anyway. */
+export const STOP_DEADLINE_MS = 5_000;
+
+export class Daemon {
+  readonly tagger: Tagger;
+  readonly server: IpcServer;
+  private readonly logger: Logger;
+  private readonly config: TaggerConfig;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: DaemonOptions) {
+    const { config, logger } = options;
+    this.config = config;
+    this.logger = logger;
+    this.tagger = createTagger({
+      config,
+      logger,
+      mode: config.mode,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.collectors ? { collectors: options.collectors } : {}),
+    });
+    this.server = new IpcServer({
+      tagger: this.tagger,
+      socketPath: config.ipc.socket,
+      tcpAddress: config.ipc.tcp_address,
+      authTokenFile: config.ipc.auth_token_file,
+      heartbeatMs: config.ipc.heartbeat_interval,
+      maxConnections: config.ipc.max_connections,
+      logger: logger.child({ component: 'ipc' }),
+    });
+  }
+
+  /** Starts the server first, so a socket already in use fails before any collector runs. */
+  async start(): Promise<void> {
+    await this.server.start();
+    try {
+      await this.tagger.start();
+    } catch (error) {
+      await this.server.stop(0);
+      throw error;
+    }
+    this.logger.info({ mode: this.config.mode, socket: this.config.ipc.socket || undefined, tcp: this.config.ipc.tcp_address || undefined }, 'tagger daemon started');
+    this.tagger.ready().then(
+      () => this.logger.info({ entities: this.tagger.store.size }, 'tagger ready'),
+      () => undefined,
+    );
+  }
+
+  /** Stops accepting, ends streams, stops collectors. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.server.stop(Math.floor(STOP_DEADLINE_MS / 2));
+      await this.tagger.stop();
+      this.logger.info({}, 'tagger daemon stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/**
+ * Runs until SIGTERM or SIGINT; resolves with the exit code. A second signal, or a stop that
+ * outlives the deadline, ends at once with 1.
+ */
+export async function runUntilSignal(daemon: Daemon, logger: Logger): Promise<number> {
+  await daemon.start();
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        logger.warn({ signal }, 'second signal; exiting now');
+        resolve(1);
+        return;
+      }
+      signalled = true;
+      logger.info({ signal }, 'stopping');
+      const deadline = setTimeout(() => {
+        logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop took too long; exiting anyway');
+        resolve(1);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      daemon.stop().then(
+        () => {
+          clearTimeout(deadline);
+          resolve(0);
+        },
+        (error: unknown) => {
+          clearTimeout(deadline);
+          logger.error({ error: causeMessage(error) }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

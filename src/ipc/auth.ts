@@ -1,0 +1,68 @@
+/**
+ * The IPC auth token: a file holding 32 random bytes as hex, created 0600 by the daemon when
+ * missing, read by clients. Comparison is constant-time so the token cannot be guessed byte by
+ * byte from response times.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TaggerError } from '../errors.js';
+
+export class AuthTokenError extends TaggerError {
+  constructor(readonly file: string, reason: string) {
+    super('TAGGER_PERMANENT', `auth token file ${file}: ${reason}`);
+  }
+}
+
+/** Reads the token file, creating it (0600, parent 0700 if missing) when absent. */
+export function ensureTokenFile(file: string): string {
+  try {
+    return readTokenFile(file);
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('hex');
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // `wx`: if another process created it meanwhile, keep theirs.
+    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    return token;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return readTokenFile(file);
+    throw new AuthTokenError(file, `cannot create: ${(error as Error).message}`);
+  }
+}
+
+export function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const err = new AuthTokenError(file, `cannot read: ${(cause as { code?: string }).code ?? (cause as Error).message}`);
+    Object.defineProperty(err, 'cause', { value: cause });
+    throw err;
+  }
+  const token = text.trim();
+  if (token === '') throw new AuthTokenError(file, 'is empty');
+  if (/\s/.test(token)) throw new AuthTokenError(file, 'must hold one token on one line');
+  return token;
+}
+
+/** Checks an Authorization header against the expected token in constant time. */
+export class TokenChecker {
+  private readonly expected: Buffer;
+  constructor(token: string) {
+    this.expected = Buffer.from(`Bearer ${token}`, 'utf8');
+  }
+
+  matches(header: string | undefined): boolean {
+    if (header === undefined) return false;
+    const given = Buffer.from(header, 'utf8');
+    if (given.length !== this.expected.length) {
+      // Same work either way; the length itself is not secret (it is always 64 hex + 7).
+      timingSafeEqual(this.expected, this.expected);
+      return false;
+    }
+    return timingSafeEqual(given, this.expected);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Client of the daemon's HTTP API, on the one shared HTTP client. The CLI, the remote replica and
+ * the benchmarks use it. The token is read from its file on first use and re-read once after a
+ * 401 (the daemon may have created it after we started).
+ */
+import { DecodeError, HttpStatusError, TimeoutError, isTaggerError } from '../errors.js';
+import { HttpClient } from '../net/http-client.js';
+import type { Cardinality } from '../types.js';
+import { readTokenFile } from './auth.js';
+import type { ExplainReport } from './explain.js';
+import { decodeStreamLine, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
+
+export interface IpcClientOptions {
+  /** The daemon's unix socket path, or `address` as host:port. */
+  readonly socket?: string;
+  readonly address?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  /** Per-request timeout. Default 5 s. */
+  readonly timeoutMs?: number;
+}
+
+export interface StreamRequest {
+  readonly cardinality: Cardinality;
+  readonly prefixes?: readonly string[];
+}
+
+export interface StreamCallOptions {
+  readonly signal?: AbortSignal;
+  /** The stream fails with a TimeoutError when no line (event or heartbeat) comes for this long. */
+  readonly readTimeoutMs?: number;
+  readonly onOpen?: () => void;
+}
+
+export interface HealthResult {
+  readonly healthy: boolean;
+  readonly body: { status?: string; reasons?: string[] };
+}
+
+export class IpcClient {
+  private readonly http: HttpClient;
+  private token: string | undefined;
+
+  constructor(private readonly options: IpcClientOptions) {
+    const target = options.socket ? (options.socket.startsWith('unix://') ? options.socket : `unix://${options.socket}`) : options.address;
+    if (!target) throw new Error('IpcClient needs socket or address');
+    this.http = new HttpClient(target, { timeoutMs: options.timeoutMs ?? 5_000 });
+    this.token = options.token;
+  }
+
+  get target(): string {
+    return this.http.endpoint.display;
+  }
+
+  getTags(entity: string, cardinality: Cardinality = 'low', signal?: AbortSignal): Promise<TagsBody> {
+    return this.getJson<TagsBody>(`/v1/tags?${new URLSearchParams({ entity, cardinality }).toString()}`, signal);
+  }
+
+  entities(signal?: AbortSignal): Promise<EntitiesBody> {
+    return this.getJson<EntitiesBody>('/v1/entities', signal);
+  }
+
+  explain(entity: string, signal?: AbortSignal): Promise<ExplainReport> {
+    return this.getJson<ExplainReport>(`/v1/explain?${new URLSearchParams({ entity }).toString()}`, signal);
+  }
+
+  origin(pid: number, cardinality: Cardinality = 'low', signal?: AbortSignal): Promise<OriginBody> {
+    return this.getJson<OriginBody>(`/v1/origin?pid=${pid}&cardinality=${cardinality}`, signal);
+  }
+
+  /** /healthz needs no token; a 503 is an answer, not an error. */
+  async health(signal?: AbortSignal): Promise<HealthResult> {
+    const res = await this.http.request('/healthz', signal ? { signal } : {});
+    let body: HealthResult['body'] = {};
+    try {
+      body = JSON.parse(res.body) as HealthResult['body'];
+    } catch {
+      // keep {}: the status alone answers
+    }
+    return { healthy: res.status === 200, body };
+  }
+
+  /**
+   * Follows /v1/stream, calling `onMessage` for every message (heartbeats included) until the
+   * server ends the stream (resolves) or it fails: socket error, bad line, read timeout, abort.
+   */
+  async stream(request: StreamRequest, onMessage: (message: StreamMessage) => void, options: StreamCallOptions = {}): Promise<void> {
+    const params = new URLSearchParams({ cardinality: request.cardinality });
+    for (const p of request.prefixes ?? []) params.append('prefix', p);
+    const readTimeoutMs = options.readTimeoutMs ?? 90_000;
+    const watchdog = new AbortController();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        watchdog.abort();
+      }, readTimeoutMs);
+    };
+    const signal = options.signal ? AbortSignal.any([options.signal, watchdog.signal]) : watchdog.signal;
+    arm();
+    try {
+      await this.http.streamLines(
+        `/v1/stream?${params.toString()}`,
+        (line) => {
+          arm();
+          let message: StreamMessage;
+          try {
+            message = decodeStreamLine(line);
+          } catch (cause) {
+            throw new DecodeError('stream line', { cause });
+          }
+          onMessage(message);
+        },
+        { signal, headersTimeoutMs: readTimeoutMs, headers: this.authHeaders(), ...(options.onOpen ? { onOpen: options.onOpen } : {}) },
+      );
+    } catch (error) {
+      if (timedOut) throw new TimeoutError('stream read', readTimeoutMs);
+      if (isTaggerError(error, 'TAGGER_HTTP_STATUS') && (error as HttpStatusError).status === 401) this.token = undefined;
+      throw error;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  private async getJson<T>(path: string, signal: AbortSignal | undefined): Promise<T> {
+    try {
+      return await this.http.getJson<T>(path, { headers: this.authHeaders(), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (!(error instanceof HttpStatusError) || error.status !== 401 || this.options.token !== undefined || !this.options.tokenFile) throw error;
+      // The token file may have been (re)created since we read it.
+      this.token = undefined;
+      return await this.http.getJson<T>(path, { headers: this.authHeaders(), ...(signal ? { signal } : {}) });
+    }
+  }
+
+  private authHeaders(): Record<string, string> {
+    if (this.token === undefined && this.options.tokenFile) this.token = readTokenFile(this.options.tokenFile);
+    return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * /metrics: a prom-client registry made per server (never the global one, so two servers in one
+ * process, or tests, do not share series). Values are read from the tagger's own counters at
+ * scrape time through collect() callbacks: the hot paths only bump plain numbers.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Tagger, TaggerCounters } from '../tagger.js';
+
+/** Counters the IPC server keeps about itself. */
+export interface ServerStats {
+  requests: Map<string, number>;
+  authFailures: number;
+  streamDrops: number;
+  activeStreams: number;
+  pendingSyncs: number;
+}
+
+export function newServerStats(): ServerStats {
+  return { requests: new Map(), authFailures: 0, streamDrops: 0, activeStreams: 0, pendingSyncs: 0 };
+}
+
+export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  const counters = (): TaggerCounters => (tagger as { flushCounters?: () => TaggerCounters }).flushCounters?.() ?? tagger.counters;
+
+  new Gauge({
+    name: 'tagger_entities',
+    help: 'Entities in the store by source and kind',
+    labelNames: ['source', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of tagger.store.countBySourceAndKind()) {
+        const [source = '', kind = ''] = key.split('\u0000');
+        this.set({ source, kind }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'tagger_store_size',
+    help: 'Store sizes: entities, pending deletes, tombstones, subscribers, distinct tag strings',
+    labelNames: ['what'],
+    registers,
+    collect() {
+      const s = tagger.store;
+      this.set({ what: 'entities' }, s.size);
+      this.set({ what: 'pending_deletes' }, s.pendingDeleteCount);
+      this.set({ what: 'tombstones' }, s.tombstoneCount);
+      this.set({ what: 'subscribers' }, s.subscriberCount);
+      this.set({ what: 'distinct_tags' }, s.distinctTags);
+    },
+  });
+  new Counter({
+    name: 'tagger_store_events_total',
+    help: 'Store counters: updates, unchanged updates, deletes, prunes, tombstone drops, malformed updates, subscriber drops',
+    labelNames: ['event'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [event, n] of Object.entries(tagger.store.counters)) this.inc({ event: snake(event) }, n);
+    },
+  });
+  new Counter({
+    name: 'tagger_queries_total',
+    help: 'Tag queries by cardinality and result (hit, miss, fetched, empty)',
+    labelNames: ['cardinality', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of counters().queries) {
+        const [cardinality = '', result = ''] = key.split(':');
+        this.inc({ cardinality, result }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'tagger_fetches_total',
+    help: 'Fetches on a cache miss by collector and outcome',
+    labelNames: ['collector', 'outcome'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of counters().fetches) {
+        const [collector = '', outcome = ''] = key.split(':');
+        this.inc({ collector, outcome }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'tagger_collector_errors_total',
+    help: 'Errors caught in collector loops',
+    labelNames: ['collector'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [collector, n] of counters().collectorErrors) this.inc({ collector }, n);
+    },
+  });
+  new Gauge({
+    name: 'tagger_collector_healthy',
+    help: '1 when the collector is healthy',
+    labelNames: ['collector'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [collector, h] of Object.entries(tagger.health().collectors)) this.set({ collector }, h.healthy ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'tagger_ipc_requests_total',
+    help: 'IPC requests by route and status',
+    labelNames: ['route', 'status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of stats.requests) {
+        const [route = '', status = ''] = key.split(' ');
+        this.inc({ route, status }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'tagger_ipc_auth_failures_total',
+    help: 'Requests refused for a missing or wrong token',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.authFailures);
+    },
+  });
+  new Counter({
+    name: 'tagger_ipc_stream_drops_total',
+    help: 'Stream subscribers disconnected because they fell behind',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.streamDrops);
+    },
+  });
+  new Gauge({
+    name: 'tagger_ipc_streams',
+    help: 'Open /v1/stream connections, and those waiting for an initial-sync slot',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      this.set({ state: 'open' }, stats.activeStreams);
+      this.set({ state: 'waiting_sync' }, stats.pendingSyncs);
+    },
+  });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tagger_' });
+  return registry;
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { isTaggerError } from '../errors.js';
+import type { EntityEvent } from '../types.js';
+import {
+  decodeStreamLine,
+  encodeChunks,
+  encodeEvent,
+  entitiesBody,
+  errorResponse,
+  parseCardinalityParam,
+  parseEntityParam,
+  parsePidParam,
+  parsePrefixParams,
+} from './protocol.js';
+
+const q = (s: string): URLSearchParams => new URLSearchParams(s);
+const ID = 'container_id://' + 'a'.repeat(64);
+
+describe('request validation', () => {
+  it('entity: canonical, runtime-prefixed, short, and malformed', () => {
+    expect(parseEntityParam(q(`entity=${encodeURIComponent(ID)}`)).id).toBe(ID);
+    expect(parseEntityParam(q(`entity=docker://${'A'.repeat(64)}`)).id).toBe(ID);
+    expect(parseEntityParam(q('entity=aaaaaaaaaaaa')).short).toBe(true);
+    expect(() => parseEntityParam(q(''))).toThrow('missing parameter entity');
+    expect(() => parseEntityParam(q('entity=nope'))).toThrow(/invalid entity ID/);
+    expect(() => parseEntityParam(q('entity=a&entity=b'))).toThrow('more than once');
+  });
+  it('cardinality: default low, names, the numeric levels, bad values', () => {
+    expect(parseCardinalityParam(q(''))).toBe('low');
+    expect(parseCardinalityParam(q('cardinality=orchestrator'))).toBe('orchestrator');
+    expect(parseCardinalityParam(q('cardinality=orch'))).toBe('orchestrator');
+    expect(parseCardinalityParam(q('cardinality=2'))).toBe('high');
+    expect(() => parseCardinalityParam(q('cardinality=medium'))).toThrow(/invalid cardinality/);
+    expect(() => parseCardinalityParam(q('cardinality=3'))).toThrow(/invalid cardinality/);
+  });
+  it('prefix: kinds and the start of an ID pass, anything else fails', () => {
+    expect(parsePrefixParams(q('prefix=container_id://&prefix=ecs_task://abc'))).toEqual(['container_id://', 'ecs_task://abc']);
+    expect(parsePrefixParams(q('prefix=kube'))).toEqual(['kube']);
+    expect(() => parsePrefixParams(q('prefix=foo://'))).toThrow(/matches no entity kind/);
+    expect(() => parsePrefixParams(q(Array.from({ length: 17 }, () => 'prefix=container_id://').join('&')))).toThrow(/at most 16/);
+  });
+  it('pid: positive whole numbers up to pid_max', () => {
+    expect(parsePidParam(q('pid=1'))).toBe(1);
+    expect(parsePidParam(q('pid=4194304'))).toBe(4194304);
+    for (const bad of ['pid=0', 'pid=-1', 'pid=1.5', 'pid=0x10', 'pid=4194305', 'pid=', 'pid=01', 'pid=12a']) expect(() => parsePidParam(q(bad)), bad).toThrow();
+  });
+  it('errors map to 400 for bad input and a bare 500 otherwise', () => {
+    let caught: unknown;
+    try {
+      parseEntityParam(q('entity=x'));
+    } catch (e) {
+      caught = e;
+    }
+    expect(isTaggerError(caught)).toBe(true);
+    expect(errorResponse(caught).status).toBe(400);
+    expect(errorResponse(new Error('secret detail'))).toEqual({ status: 500, body: { error: 'internal error' } });
+  });
+});
+
+describe('stream encoding', () => {
+  const added: EntityEvent = { type: 'added', entity: { id: ID, tags: { low: ['image_name:nginx'], orchestrator: [], high: ['container_name:web'], standard: [] } } };
+  it('encodes events as one JSON line each, deletes with only the ID', () => {
+    expect(encodeEvent(added)).toBe(
+      `{"type":"added","entity":{"id":"${ID}","tags":{"low":["image_name:nginx"],"orchestrator":[],"high":["container_name:web"],"standard":[]}}}\n`,
+    );
+    expect(encodeEvent({ type: 'deleted', entity: { id: ID } })).toBe(`{"type":"deleted","entity":{"id":"${ID}"}}\n`);
+  });
+  it('decodes what it encodes, and the control lines', () => {
+    expect(decodeStreamLine(encodeEvent(added).trim())).toEqual(added);
+    expect(decodeStreamLine('{"type":"synced"}')).toEqual({ type: 'synced' });
+    expect(decodeStreamLine('{"type":"heartbeat"}')).toEqual({ type: 'heartbeat' });
+    expect(() => decodeStreamLine('{"type":"exploded"}')).toThrow(/unknown stream message/);
+    expect(() => decodeStreamLine('{"type":"added","entity":{"id":"x","tags":{"low":[1]}}}')).toThrow(/lists of strings/);
+    expect(() => decodeStreamLine('{"type":"deleted"}')).toThrow(/entity.id/);
+  });
+  it('splits a snapshot into chunks no larger than the cap (whole lines only)', () => {
+    const events: EntityEvent[] = Array.from({ length: 100 }, (_, i) => ({ type: 'added', entity: { id: `ecs_task://t${i}`, tags: { low: [`n:${i}`], orchestrator: [], high: [], standard: [] } } }));
+    const line = encodeEvent(events[0] as EntityEvent).length;
+    const chunks = encodeChunks([events.slice(0, 50), events.slice(50)], line * 10);
+    expect(chunks.length).toBeGreaterThanOrEqual(10);
+    for (const c of chunks) {
+      expect(c.length).toBeLessThanOrEqual(line * 10 + 10);
+      expect(c.endsWith('\n')).toBe(true);
+    }
+    const lines = chunks.join('').trim().split('\n');
+    expect(lines).toHaveLength(100);
+    expect(JSON.parse(lines[99] as string)).toMatchObject({ entity: { id: 'ecs_task://t99' } });
+  });
+});
+
+describe('entitiesBody', () => {
+  it('sorts by ID and drops standard from the merged tags', () => {
+    const body = entitiesBody([
+      { id: 'ecs_task://b', sources: { ecs: { low: ['a:1'], orchestrator: [], high: [], standard: [] } }, tags: { low: ['a:1'], orchestrator: [], high: [], standard: ['env:x'] } },
+      { id: 'ecs_task://a', sources: {}, tags: { low: [], orchestrator: [], high: [], standard: [] } },
+    ]);
+    expect(body.entities.map((e) => e.id)).toEqual(['ecs_task://a', 'ecs_task://b']);
+    expect(body.entities[1]?.tags).toEqual({ low: ['a:1'], orchestrator: [], high: [] });
+    expect(body.entities[1]?.sources.ecs?.low).toEqual(['a:1']);
+  });
+});

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTagger } from '../create-tagger.js';
+import { LocalTagger } from '../tagger.js';
+import { RemoteTagger } from './remote-tagger.js';
+import { C1, C2, POD, TOKEN, info, startHarness, tempDir, waitFor, type Harness } from './test-support/harness.js';
+
+const FAST = { initialMs: 20, maxMs: 100 };
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
+  const h = await startHarness(options);
+  cleanups.push(() => h.close());
+  return h;
+}
+
+function remote(socket: string, extra: Partial<ConstructorParameters<typeof RemoteTagger>[0]> = {}): RemoteTagger {
+  const r = new RemoteTagger({ socket, token: TOKEN, backoff: FAST, readyWaitMs: 200, ...extra });
+  cleanups.push(() => r.stop());
+  return r;
+}
+
+describe('RemoteTagger', () => {
+  it('is ready after the first synced and answers like the daemon, at every cardinality', async () => {
+    const h = await harness();
+    h.tagger.store.processTagInfo([
+      info(C1, 'docker', ['image_name:nginx'], [], ['container_name:web']),
+      info(C1, 'kubelet', ['kube_namespace:default'], ['pod_name:web-0']),
+      info(POD, 'kubelet', ['kube_namespace:default'], ['pod_name:web-0']),
+    ]);
+    const r = remote(h.socket);
+    await r.start();
+    await r.ready();
+    for (const card of ['low', 'orchestrator', 'high'] as const) expect([...r.tagSync(C1, card)].sort()).toEqual([...h.tagger.tagSync(C1, card)].sort());
+    expect(await r.tag('111111111111', 'orchestrator')).toEqual(['image_name:nginx', 'kube_namespace:default', 'pod_name:web-0']);
+    expect(r.list().map((e) => e.id).sort()).toEqual([C1, POD]);
+    expect(r.health().healthy).toBe(true);
+  });
+
+  it('follows live adds, changes and deletes', async () => {
+    const h = await harness();
+    const r = remote(h.socket);
+    await r.start();
+    await r.ready();
+    expect(r.tagSync(C2)).toEqual([]);
+    h.tagger.store.processTagInfo([info(C2, 'docker', ['image_name:redis'])]);
+    await waitFor(() => r.tagSync(C2).length === 1, 5_000, 'add');
+    h.tagger.store.processTagInfo([info(C2, 'docker', ['image_name:redis', 'image_tag:7'])]);
+    await waitFor(() => r.tagSync(C2).length === 2, 5_000, 'modify');
+    expect(r.tagSync(C2)).toEqual(['image_name:redis', 'image_tag:7']);
+    h.tagger.store.remove(C2);
+    await waitFor(() => r.tagSync(C2).length === 0, 5_000, 'delete');
+  });
+
+  it('before the first sync, tag() waits a bounded time and returns []', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const r = remote(join(dir, 'nobody.sock'), { readyWaitMs: 150 });
+    await r.start();
+    const started = Date.now();
+    expect(await r.tag(C1)).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(r.tagSync(C1)).toEqual([]);
+    expect(r.health().healthy).toBe(false);
+    expect(r.health().collectors.remote?.message).toMatch(/not connected/);
+  });
+
+  it('keeps serving through a daemon restart and converges on the new state with no empty window', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const socket = join(dir, 'daemon.sock');
+    const stable = info(C1, 'docker', ['image_name:nginx']);
+    const first = await startHarness({ dir, socketPath: socket });
+    first.tagger.store.processTagInfo([stable, info(C2, 'docker', ['image_name:redis'])]);
+    const r = remote(socket);
+    await r.start();
+    await r.ready();
+
+    // Sample continuously: the stable entity must never read empty.
+    let emptyReads = 0;
+    let reads = 0;
+    const sampler = setInterval(() => {
+      reads++;
+      if (r.tagSync(C1).length === 0) emptyReads++;
+    }, 1);
+    cleanups.push(() => clearInterval(sampler));
+
+    await first.close();
+    await waitFor(() => !r.isConnected, 5_000, 'disconnect');
+    expect(r.tagSync(C2)).toEqual(['image_name:redis']); // the last replica still answers
+
+    const second = await startHarness({ dir, socketPath: socket, tagger: new LocalTagger() });
+    cleanups.push(() => second.close());
+    second.tagger.store.processTagInfo([
+      info(C1, 'docker', ['image_name:nginx', 'image_tag:1.27']),
+      info(POD, 'kubelet', ['kube_namespace:default']),
+    ]);
+    await waitFor(() => r.isConnected && r.tagSync(POD).length === 1, 5_000, 'resync');
+    clearInterval(sampler);
+    expect(r.tagSync(C2)).toEqual([]); // gone in the new state
+    expect(r.tagSync(C1)).toEqual(['image_name:nginx', 'image_tag:1.27']);
+    expect(r.list().map((e) => e.id).sort()).toEqual([C1, POD]);
+    expect(reads).toBeGreaterThan(10);
+    expect(emptyReads).toBe(0);
+  });
+
+  it('its own subscribers see a resync as ordinary events', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const socket = join(dir, 'daemon.sock');
+    const first = await startHarness({ dir, socketPath: socket });
+    first.tagger.store.processTagInfo([info(C1, 'docker', ['a:1']), info(C2, 'docker', ['b:1'])]);
+    const r = remote(socket);
+    await r.start();
+    await r.ready();
+    const sub = r.subscribe({ cardinality: 'low' });
+    cleanups.push(() => sub.close());
+    expect(sub.drain().flat().map((e) => e.entity.id).sort()).toEqual([C1, C2]);
+    await first.close();
+    const second = await startHarness({ dir, socketPath: socket, tagger: new LocalTagger() });
+    cleanups.push(() => second.close());
+    second.tagger.store.processTagInfo([info(C1, 'docker', ['a:2'])]);
+    await waitFor(() => r.isConnected && r.tagSync(C2).length === 0, 5_000, 'resync');
+    const events = sub.drain().flat();
+    expect(events).toContainEqual({ type: 'deleted', entity: { id: C2 } });
+    expect(events).toContainEqual({ type: 'modified', entity: { id: C1, tags: { low: ['a:2'], orchestrator: [], high: [], standard: [] } } });
+  });
+
+  it('createTagger builds it from mode: remote and the config keys', async () => {
+    const h = await harness();
+    h.tagger.store.processTagInfo([info(C2, 'docker', ['image_name:redis'])]);
+    const tokenFile = join(h.dir, 'token');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    const t = createTagger({ config: { mode: 'remote', remote: { socket: h.socket, auth_token_file: tokenFile } } });
+    cleanups.push(() => t.stop());
+    await t.start();
+    await t.ready();
+    expect(await t.tag(C2)).toEqual(['image_name:redis']);
+    expect(() => createTagger({ config: { mode: 'remote' } })).toThrow(/remote.socket/);
+  });
+});

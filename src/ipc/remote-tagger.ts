@@ -1,0 +1,239 @@
+/**
+ * A replica of a daemon's store, fed by /v1/stream: the Tagger API answered from memory.
+ *
+ * - Ready after the first `synced`; before that tag() waits (bounded) and then returns [].
+ * - Each connection's snapshot is staged aside and only reconciled into the live store at its
+ *   `synced`: queries never see an empty or half-built store, and the replica's own subscribers
+ *   get the difference as ordinary events (a sidecar's clients do not have to resync).
+ * - On disconnect the last replica keeps answering; reconnects back off from 500 ms to 5 min.
+ * - Heartbeats only reset the read timeout.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
+import { causeMessage } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../net/backoff.js';
+import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
+import { TagStore } from '../store/tag-store.js';
+import type { CardinalityInput, QueryOptions, Tagger, TaggerCounters, TaggerHealth } from '../tagger.js';
+import type { Cardinality, EntityId, EntitySnapshot, EventEntity, TagInfo } from '../types.js';
+import { IpcClient } from './client.js';
+import type { StreamMessage } from './protocol.js';
+
+/** The source name replica entries carry. */
+export const REMOTE_SOURCE = 'remote';
+
+export interface RemoteTaggerOptions {
+  readonly socket?: string;
+  readonly address?: string;
+  readonly authTokenFile?: string;
+  readonly token?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** No line for this long (heartbeats included) means the stream is dead. Default 90 s. */
+  readonly readTimeoutMs?: number;
+  /** How long tag() waits for the first sync before answering []. Default 2 s. */
+  readonly readyWaitMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Only entities with these prefixes are replicated. */
+  readonly prefixes?: readonly string[];
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+export class RemoteTagger implements Tagger {
+  readonly store: TagStore;
+  readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
+  private readonly client: IpcClient;
+  private readonly logger: Logger;
+  private readonly options: RemoteTaggerOptions;
+  private controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady: (() => void) | undefined;
+  private isReady = false;
+  private connected = false;
+  private lastError = 'not connected yet';
+  private syncs = 0;
+
+  constructor(options: RemoteTaggerOptions) {
+    if (!options.socket && !options.address) throw new Error('remote tagger needs socket or address');
+    this.options = options;
+    this.logger = options.logger ?? silentLogger;
+    // Deletes come from the daemon already graced: apply them at once (remove()), no tombstones.
+    this.store = new TagStore({ clock: options.clock ?? systemClock });
+    this.client = new IpcClient({
+      ...(options.socket ? { socket: options.socket } : { address: options.address as string }),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.authTokenFile ? { tokenFile: options.authTokenFile } : {}),
+    });
+    this.readyPromise = new Promise((resolve) => {
+      this.resolveReady = resolve;
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.controller = new AbortController();
+    this.loop = this.follow(this.controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.controller.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.connected = false;
+    await this.client.close();
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  async tag(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): Promise<readonly string[]> {
+    if (!this.isReady) await this.waitReady();
+    return this.tagSync(entity, cardinality, options);
+  }
+
+  tagSync(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): readonly string[] {
+    const card = toCardinality(cardinality);
+    const fast = this.store.lookup(entity, card);
+    const found = fast ?? this.lookupCanonical(entity, card);
+    bump(this.counters.queries, `${card}:${found === undefined ? 'miss' : 'hit'}`);
+    if (!options?.includeGlobal) return found ?? EMPTY;
+    const global = this.store.lookup(GLOBAL_ENTITY_ID, card) ?? EMPTY;
+    return global.length === 0 ? (found ?? EMPTY) : Object.freeze([...new Set([...(found ?? EMPTY), ...global])]);
+  }
+
+  standard(entity: string): readonly string[] {
+    const id = this.canonical(entity);
+    return (id && this.store.standard(id)) || EMPTY;
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    return this.store.subscribe(options);
+  }
+
+  list(): EntitySnapshot[] {
+    return this.store.list();
+  }
+
+  getEntity(entity: string): EntitySnapshot | undefined {
+    const id = this.canonical(entity);
+    return id === undefined ? undefined : this.store.getEntity(id);
+  }
+
+  /** Healthy while connected; a replica that lost its daemon still answers, but says so. */
+  health(): TaggerHealth {
+    const target = this.client.target;
+    const message = this.connected ? `following ${target} (${this.syncs} syncs)` : `not connected to ${target}: ${this.lastError}`;
+    return { healthy: this.connected, collectors: { [REMOTE_SOURCE]: { healthy: this.connected, message, state: this.loop ? 'running' : 'stopped' } } };
+  }
+
+  /** For tests and health: true between a `synced` and the next disconnect. */
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  // ---- the stream loop ----
+
+  private async follow(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.options.backoff ?? BackoffPresets.remoteStream);
+    while (!signal.aborted) {
+      try {
+        await this.followOnce(signal, () => backoff.reset());
+        this.lastError = 'the daemon ended the stream';
+      } catch (error) {
+        if (signal.aborted) break;
+        this.lastError = causeMessage(error);
+        bump(this.counters.collectorErrors, REMOTE_SOURCE);
+      }
+      this.connected = false;
+      if (signal.aborted) break;
+      const delay = backoff.next();
+      this.logger.warn({ error: this.lastError, retryInMs: delay }, 'remote stream lost; serving the last replica meanwhile');
+      try {
+        await sleep(delay, signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** One connection: stage the snapshot, reconcile at `synced`, then apply live events. */
+  private async followOnce(signal: AbortSignal, onSynced: () => void): Promise<void> {
+    let staged: Map<EntityId, EventEntity> | undefined = new Map();
+    const onMessage = (message: StreamMessage): void => {
+      switch (message.type) {
+        case 'heartbeat':
+          return;
+        case 'synced':
+          if (staged) {
+            this.reconcile(staged);
+            staged = undefined;
+            this.connected = true;
+            this.syncs++;
+            onSynced();
+            this.markReady();
+            this.logger.info({ entities: this.store.size }, 'remote replica synced');
+          }
+          return;
+        case 'deleted':
+          if (staged) staged.delete(message.entity.id);
+          else this.store.remove(message.entity.id);
+          return;
+        default:
+          if (staged) staged.set(message.entity.id, message.entity);
+          else this.store.processTagInfo([toTagInfo(message.entity)]);
+      }
+    };
+    await this.client.stream({ cardinality: 'high', ...(this.options.prefixes ? { prefixes: this.options.prefixes } : {}) }, onMessage, {
+      signal,
+      readTimeoutMs: this.options.readTimeoutMs ?? 90_000,
+    });
+  }
+
+  /** Makes the live store equal to `fresh` in one synchronous step: no query sees a gap. */
+  private reconcile(fresh: Map<EntityId, EventEntity>): void {
+    for (const existing of this.store.list()) if (!fresh.has(existing.id)) this.store.remove(existing.id);
+    const infos: TagInfo[] = [];
+    for (const entity of fresh.values()) infos.push(toTagInfo(entity));
+    this.store.processTagInfo(infos);
+  }
+
+  private markReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    this.resolveReady?.();
+  }
+
+  private async waitReady(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.readyPromise, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.readyWaitMs ?? 2_000)))]);
+    clearTimeout(timer);
+  }
+
+  private lookupCanonical(entity: string, card: Cardinality): readonly string[] | undefined {
+    const id = this.canonical(entity);
+    return id === undefined ? undefined : this.store.lookup(id, card);
+  }
+
+  private canonical(entity: string): EntityId | undefined {
+    const parsed = parseEntityId(entity);
+    return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
+  }
+}
+
+function toTagInfo(entity: EventEntity): TagInfo {
+  const t = entity.tags;
+  return { source: REMOTE_SOURCE, entity: entity.id, low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard };
+}
+
+function toCardinality(c: CardinalityInput): Cardinality {
+  return c === 'low' || c === 'orchestrator' || c === 'high' ? c : parseCardinality(c);
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

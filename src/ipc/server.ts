@@ -1,0 +1,300 @@
+/**
+ * The daemon's HTTP API (see docs/http-api.md) on the unix socket and the optional loopback TCP
+ * address. Every route but GET /healthz needs the bearer token. Requests are small GETs, so
+ * anything else is refused early: bodies, long URLs, many or large headers, slow senders
+ * (header and request timeouts), too many connections. Errors are JSON, never a stack.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Registry } from 'prom-client';
+import { CONTAINER_PREFIX } from '../entity.js';
+import { causeMessage } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Tagger } from '../tagger.js';
+import { TokenChecker, ensureTokenFile } from './auth.js';
+import { explainEntity } from './explain.js';
+import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';
+import { createMetricsRegistry, newServerStats, type ServerStats } from './metrics.js';
+import { containerIdFromCgroup, containerIdFromMountinfo } from './origin.js';
+import {
+  entitiesBody,
+  errorResponse,
+  parseCardinalityParam,
+  parseEntityParam,
+  parsePidParam,
+  parsePrefixParams,
+  requiredParam,
+  type OriginBody,
+  type TagsBody,
+} from './protocol.js';
+import { SyncLimiter, serveStream } from './stream.js';
+
+export interface IpcServerOptions {
+  readonly tagger: Tagger;
+  /** Unix socket path; empty or absent for none. */
+  readonly socketPath?: string;
+  /** Loopback `host:port` (port 0 picks one); empty or absent for none. */
+  readonly tcpAddress?: string;
+  /** The token file (created 0600 when missing), or the token itself. */
+  readonly authTokenFile?: string;
+  readonly token?: string;
+  readonly logger?: Logger;
+  readonly heartbeatMs?: number;
+  readonly maxConnections?: number;
+  /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
+  readonly maxConcurrentSyncs?: number;
+  readonly syncWaitMs?: number;
+  /** Live events a stream subscriber may have queued before it is dropped. */
+  readonly maxPendingEvents?: number;
+  /** Where /proc is (tests point it at a fake tree). */
+  readonly procRoot?: string;
+  readonly processMetrics?: boolean;
+  readonly limits?: Partial<RequestLimits>;
+}
+
+export interface RequestLimits {
+  readonly maxUrlBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeadersCount: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: RequestLimits = {
+  maxUrlBytes: 4096,
+  maxHeaderBytes: 16 * 1024,
+  maxHeadersCount: 50,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/healthz', '/metrics']);
+
+export class IpcServer {
+  readonly stats: ServerStats = newServerStats();
+  readonly registry: Registry;
+  private readonly options: IpcServerOptions;
+  private readonly logger: Logger;
+  private readonly limits: RequestLimits;
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly closing = new AbortController();
+  private readonly limiter: SyncLimiter;
+  private checker: TokenChecker | undefined;
+  private tcp: { host: string; port: number } | undefined;
+
+  constructor(options: IpcServerOptions) {
+    this.options = options;
+    this.logger = options.logger ?? silentLogger;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limiter = new SyncLimiter(options.maxConcurrentSyncs ?? 4);
+    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
+  }
+
+  /** The bound TCP address (useful with port 0). */
+  get tcpAddress(): { host: string; port: number } | undefined {
+    return this.tcp;
+  }
+
+  async start(): Promise<void> {
+    const token = this.options.token ?? (this.options.authTokenFile ? ensureTokenFile(this.options.authTokenFile) : undefined);
+    if (!token) throw new Error('IpcServer needs token or authTokenFile');
+    this.checker = new TokenChecker(token);
+    const tcp = this.options.tcpAddress ? parseLoopbackAddress(this.options.tcpAddress) : undefined;
+    if (this.options.socketPath) {
+      await prepareSocketPath(this.options.socketPath);
+      await listenUnix(this.newServer(), this.options.socketPath);
+      this.logger.info({ socket: this.options.socketPath }, 'IPC listening on unix socket');
+    }
+    if (tcp) {
+      this.tcp = await listenTcp(this.newServer(), tcp.host, tcp.port);
+      this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
+    }
+  }
+
+  /** Stops accepting, ends streams, waits up to `graceMs` for requests in flight, then cuts. */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.closing.abort();
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const timer = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    // Streams end asynchronously; once they have, their kept-alive connections are idle and go.
+    const deadline = Date.now() + graceMs;
+    while (this.stats.activeStreams > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const s of this.servers) s.closeIdleConnections();
+    await Promise.all(closed);
+    clearTimeout(timer);
+    this.servers.length = 0;
+  }
+
+  private newServer(): Server {
+    const server = createServer(
+      {
+        maxHeaderSize: this.limits.maxHeaderBytes,
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+        // Node checks the two timeouts above only this often (default 30 s).
+        connectionsCheckingInterval: Math.min(1_000, this.limits.headersTimeoutMs),
+        // Host means nothing on a unix socket, and Node would answer 400 when maxHeadersCount
+        // truncation drops it; the header count check below gives the real reason instead.
+        requireHostHeader: false,
+      },
+      (req, res) => {
+        void this.handle(req, res);
+      },
+    );
+    // Node silently drops headers past maxHeadersCount; one more lets handle() see and refuse them.
+    server.maxHeadersCount = this.limits.maxHeadersCount + 1;
+    server.maxConnections = this.options.maxConnections ?? 1024;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const [status, text] =
+        error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ error: text.toLowerCase() });
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const route = ROUTES.has(path) ? path : 'other';
+    try {
+      if (this.closing.signal.aborted) {
+        // A kept-alive connection may still send a request after stop(): turn it away for good.
+        res.setHeader('connection', 'close');
+        return this.send(res, route, 503, { error: 'shutting down' });
+      }
+      if (url.length > this.limits.maxUrlBytes) return this.send(res, route, 414, { error: `URL longer than ${this.limits.maxUrlBytes} bytes` });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET');
+        return this.send(res, route, 405, { error: 'only GET is supported' });
+      }
+      if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount) {
+        res.setHeader('connection', 'close');
+        return this.send(res, route, 431, { error: `more than ${this.limits.maxHeadersCount} headers` });
+      }
+      if (hasBody(req)) {
+        res.setHeader('connection', 'close');
+        return this.send(res, route, 413, { error: 'request bodies are not accepted' });
+      }
+      if (path === '/healthz') return this.health(res);
+      if (!this.checker?.matches(req.headers.authorization)) {
+        this.stats.authFailures++;
+        res.setHeader('www-authenticate', 'Bearer');
+        return this.send(res, route, 401, { error: 'missing or wrong bearer token' });
+      }
+      const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      switch (path) {
+        case '/v1/tags':
+          return await this.tags(res, params);
+        case '/v1/entities':
+          return this.send(res, route, 200, entitiesBody(this.options.tagger.list()));
+        case '/v1/stream': {
+          const query = { cardinality: parseCardinalityParam(params), prefixes: parsePrefixParams(params) };
+          this.count(route, 200);
+          return await serveStream(res, query, {
+            tagger: this.options.tagger,
+            logger: this.logger,
+            stats: this.stats,
+            limiter: this.limiter,
+            heartbeatMs: this.options.heartbeatMs ?? 30_000,
+            maxPendingEvents: this.options.maxPendingEvents ?? 10_000,
+            syncWaitMs: this.options.syncWaitMs ?? 30_000,
+            closing: this.closing.signal,
+          });
+        }
+        case '/v1/origin':
+          return await this.origin(res, params);
+        case '/v1/explain':
+          return this.send(res, route, 200, explainEntity(this.options.tagger, requiredParam(params, 'entity')));
+        case '/metrics': {
+          const text = await this.registry.metrics();
+          res.setHeader('content-type', this.registry.contentType);
+          return this.sendText(res, route, 200, text);
+        }
+        default:
+          return this.send(res, route, 404, { error: `no route ${path.slice(0, 100)}` });
+      }
+    } catch (error) {
+      const { status, body } = errorResponse(error);
+      if (status >= 500) this.logger.error({ route, error: causeMessage(error) }, 'IPC request failed');
+      if (!res.headersSent) this.send(res, route, status, body);
+      else res.destroy();
+    }
+  }
+
+  private async tags(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const parsed = parseEntityParam(params);
+    const cardinality = parseCardinalityParam(params);
+    const tagger = this.options.tagger;
+    const id = parsed.short ? (tagger.store.resolveShortId(parsed.value) ?? parsed.id) : parsed.id;
+    const tags = await tagger.tag(id, cardinality);
+    const body: TagsBody = { entity: id, cardinality, tags };
+    this.send(res, '/v1/tags', 200, body);
+  }
+
+  private async origin(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const pid = parsePidParam(params);
+    const cardinality = parseCardinalityParam(params);
+    const root = this.options.procRoot ?? '/proc';
+    let cgroup: string;
+    try {
+      cgroup = await readFile(`${root}/${pid}/cgroup`, 'utf8');
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'ESRCH') return this.send(res, '/v1/origin', 404, { error: `no process with pid ${pid}` });
+      throw error;
+    }
+    let containerId = containerIdFromCgroup(cgroup);
+    // A cgroup namespace can hide the path; the container's bind mounts still name it.
+    if (containerId === null) containerId = containerIdFromMountinfo(await readFile(`${root}/${pid}/mountinfo`, 'utf8').catch(() => ''));
+    const entity = containerId === null ? null : CONTAINER_PREFIX + containerId;
+    const tags = entity === null ? [] : await this.options.tagger.tag(entity, cardinality);
+    const body: OriginBody = { pid, container_id: containerId, entity, tags };
+    this.send(res, '/v1/origin', 200, body);
+  }
+
+  private health(res: ServerResponse): void {
+    const health = this.options.tagger.health();
+    const reasons = Object.entries(health.collectors)
+      .filter(([, h]) => !h.healthy)
+      .map(([name, h]) => `${name}: ${h.message}`);
+    this.send(res, '/healthz', health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'unhealthy', reasons, collectors: health.collectors });
+  }
+
+  private send(res: ServerResponse, route: string, status: number, body: unknown): void {
+    res.setHeader('content-type', 'application/json');
+    this.sendText(res, route, status, JSON.stringify(body));
+  }
+
+  private sendText(res: ServerResponse, route: string, status: number, text: string): void {
+    this.count(route, status);
+    res.statusCode = status;
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('content-length', Buffer.byteLength(text));
+    res.end(text);
+  }
+
+  private count(route: string, status: number): void {
+    const key = `${route} ${status}`;
+    this.stats.requests.set(key, (this.stats.requests.get(key) ?? 0) + 1);
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}

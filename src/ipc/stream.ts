@@ -1,0 +1,164 @@
+/**
+ * One /v1/stream response: the snapshot in size-capped chunks, `synced`, then live events and
+ * heartbeats. The store never waits for a reader: events queue in the subscription (bounded), the
+ * writer waits for socket drain before taking more, and a subscriber whose queue overflows is
+ * closed by the store and disconnected here (it reconnects and resyncs). Initial syncs are the
+ * expensive part, so only a few run at once.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import type { Tagger } from '../tagger.js';
+import type { Cardinality } from '../types.js';
+import type { ServerStats } from './metrics.js';
+import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
+
+/** A counting semaphore with a bounded wait. */
+export class SyncLimiter {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+
+  /** Resolves with a release function, or undefined when the wait times out or the signal aborts. */
+  async acquire(timeoutMs: number, signal: AbortSignal): Promise<(() => void) | undefined> {
+    if (this.active < this.limit) return this.grant();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        cleanup();
+        resolve(this.grant());
+      };
+      const giveUp = (): void => {
+        cleanup();
+        const i = this.waiters.indexOf(wake);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(undefined);
+      };
+      const timer = setTimeout(giveUp, timeoutMs);
+      signal.addEventListener('abort', giveUp, { once: true });
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', giveUp);
+      };
+      this.waiters.push(wake);
+    });
+  }
+
+  private grant(): () => void {
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiters.shift()?.();
+    };
+  }
+}
+
+export interface StreamDeps {
+  readonly tagger: Tagger;
+  readonly logger: Logger;
+  readonly stats: ServerStats;
+  readonly limiter: SyncLimiter;
+  readonly heartbeatMs: number;
+  readonly maxPendingEvents: number;
+  readonly syncWaitMs: number;
+  /** Aborted when the server stops: streams end cleanly. */
+  readonly closing: AbortSignal;
+}
+
+/** Serves one stream until the client goes, falls behind, or the server stops. */
+export async function serveStream(res: ServerResponse, query: { cardinality: Cardinality; prefixes: readonly string[] }, deps: StreamDeps): Promise<void> {
+  const gone = new AbortController();
+  const onGone = (): void => gone.abort();
+  res.on('close', onGone);
+  deps.closing.addEventListener('abort', onGone, { once: true });
+  const signal = gone.signal;
+
+  deps.stats.pendingSyncs++;
+  const release = await deps.limiter.acquire(deps.syncWaitMs, signal);
+  deps.stats.pendingSyncs--;
+  if (!release) {
+    cleanupListeners();
+    if (!res.headersSent && !res.destroyed) {
+      const body = JSON.stringify({ error: 'too many streams syncing at once; retry later' });
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'content-length': Buffer.byteLength(body) }).end(body);
+    }
+    return;
+  }
+
+  deps.stats.activeStreams++;
+  const sub = deps.tagger.subscribe({ cardinality: query.cardinality, prefixes: query.prefixes, maxPendingEvents: deps.maxPendingEvents, name: 'ipc-stream' });
+  // subscribe() queues the snapshot synchronously: taking it now separates it from live events.
+  const snapshot = sub.drain();
+  sub.onClose((reason) => {
+    if (reason === 'closed') return;
+    deps.stats.streamDrops++;
+    deps.logger.warn({ reason, cardinality: query.cardinality }, 'stream subscriber fell behind; disconnecting it');
+    res.destroy();
+  });
+  signal.addEventListener('abort', () => sub.close(), { once: true });
+  let heartbeat: NodeJS.Timeout | undefined;
+  let syncReleased = false;
+  const releaseSync = (): void => {
+    if (!syncReleased) {
+      syncReleased = true;
+      release();
+    }
+  };
+  try {
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-store',
+      'x-tagger-heartbeat-ms': String(deps.heartbeatMs),
+    });
+    res.flushHeaders();
+    for (const chunk of iterateChunks(snapshot)) {
+      if (signal.aborted) return;
+      if (!res.write(chunk)) await drained(res, signal);
+    }
+    if (signal.aborted) return;
+    res.write(SYNCED_LINE);
+    releaseSync();
+    heartbeat = setInterval(() => {
+      // A reader that has not drained the last write needs no keepalive.
+      if (!res.writableNeedDrain && !res.destroyed) res.write(HEARTBEAT_LINE);
+    }, deps.heartbeatMs);
+    heartbeat.unref();
+    while (!signal.aborted) {
+      const batch = await sub.next();
+      if (!batch) break;
+      // Coalesce what queued meanwhile into as few writes as possible.
+      const batches = [batch, ...sub.drain()];
+      for (const chunk of iterateChunks(batches)) {
+        if (!res.write(chunk)) await drained(res, signal);
+        if (signal.aborted) break;
+      }
+    }
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+    releaseSync();
+    sub.close();
+    deps.stats.activeStreams--;
+    cleanupListeners();
+    if (!res.destroyed && !res.writableEnded) res.end();
+  }
+
+  function cleanupListeners(): void {
+    res.off('close', onGone);
+    deps.closing.removeEventListener('abort', onGone);
+  }
+}
+
+/** Resolves on 'drain', or at once when the stream is gone. */
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

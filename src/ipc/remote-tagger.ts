@@ -196,7 +196,7 @@ export class RemoteTagger implements Tagger {
 
   /** Makes the live store equal to `fresh` in one synchronous step: no query sees a gap. */
   private reconcile(fresh: Map<EntityId, EventEntity>): void {
-    for (const existing of this.store.list()) if (!fresh.has(existing.id)) this.store.remove(existing.id);
+    for (const id of [...this.store.ids()]) if (!fresh.has(id)) this.store.remove(id);
     const infos: TagInfo[] = [];
     for (const entity of fresh.values()) infos.push(toTagInfo(entity));
     this.store.processTagInfo(infos);

@@ -133,6 +133,11 @@ export class TagStore {
     return record && snapshotOf(record);
   }
 
+  /** Every entity ID, without building snapshots. */
+  ids(): IterableIterator<EntityId> {
+    return this.entities.keys();
+  }
+
   list(): EntitySnapshot[] {
     return [...this.entities.values()].map(snapshotOf);
   }

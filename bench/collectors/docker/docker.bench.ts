@@ -83,7 +83,7 @@ async function eventToQueryable(): Promise<{ figures: BenchFigure[]; skipped?: s
     const latencies: number[] = [];
     const delivery: number[] = [];
     const inSitu: number[] = [];
-    /** latency minus event delivery minus the collector's inspect: what our own code adds. */
+    /** From the event reaching the collector to the tags being visible: what our own code adds. */
     const overhead: number[] = [];
     for (const id of ids) {
       const t0 = client.starts.get(id)?.timeNano;
@@ -93,7 +93,8 @@ async function eventToQueryable(): Promise<{ figures: BenchFigure[]; skipped?: s
       if (t0 !== undefined && arrived !== undefined) delivery.push(Number(arrived - t0) / 1e6);
       const ins = client.inspectMs.get(id);
       if (ins !== undefined) inSitu.push(ins);
-      if (t0 !== undefined && seen !== undefined && arrived !== undefined && ins !== undefined) overhead.push(Number(seen - arrived) / 1e6 - ins);
+      // A new container is pushed from its start event, before (not after) the collector's inspect.
+      if (seen !== undefined && arrived !== undefined) overhead.push(Number(seen - arrived) / 1e6);
     }
     inSitu.sort((a, b) => a - b);
     overhead.sort((a, b) => a - b);

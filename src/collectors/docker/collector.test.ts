@@ -208,6 +208,20 @@ describe('DockerCollector: event handling', () => {
     expect(h.tagger.getEntity(`container_id://${E2E}`)?.pendingDelete).toBeDefined();
   });
 
+  it('a new container is tagged from its start event at once; the inspect then adds env tags', async () => {
+    const h = await harness({ collector: { labelRules: compileRules({ team: 'team' }, 'label', 'docker.labels_as_tags') } });
+    await h.tagger.ready();
+    await h.fake.waitForStreams(1);
+    h.fake.put(json('captures/dockerd-20.10/e2e_inspect.json'));
+    h.fake.inspectDelayMs = 300;
+    h.fake.write(`${eventLine(E2E, 'start', { image: 'local/busybox:latest', name: 'e2e', service: 'web', team: 'core' })}\n`);
+    await until(() => h.tagger.store.has(`container_id://${E2E}`));
+    // From the event alone: image, name, labels; no env yet (only inspect returns it).
+    expect(h.tagger.tagSync(`container_id://${E2E}`, 'high')).toEqual(['docker_image:local/busybox:latest', 'image_name:local/busybox', 'image_tag:latest', 'short_image:busybox', 'team:core', `container_id:${E2E}`, 'container_name:e2e']);
+    await h.collector.whenIdle();
+    expect(h.tagger.tagSync(`container_id://${E2E}`, 'low')).toContain('env:prod');
+  });
+
   it('a start whose inspect is 404 (removed meanwhile) leaves nothing behind', async () => {
     const h = await harness();
     await h.tagger.ready();

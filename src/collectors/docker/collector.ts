@@ -16,7 +16,7 @@ import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
-import { extractContainer } from './extract.js';
+import { extractContainer, extractFromEvent } from './extract.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
 
 export interface DockerCollectorOptions {
@@ -174,10 +174,25 @@ export class DockerCollector implements Collector {
       return;
     }
     const id = event.id;
+    if (event.action === 'start' && !this.known.has(id)) this.pushFromEvent(event, ctx);
     if (REFRESH_ACTIONS.has(event.action)) void this.enqueue(id, () => this.refresh(id, ctx), ctx);
     else if (GONE_ACTIONS.has(event.action)) void this.enqueue(id, () => this.gone(id, ctx), ctx);
     // create, attach, kill, stop, pause, exec_*, health_status, Podman's init and cleanup: no tag changes.
     else this.counters.ignoredEvents++;
+  }
+
+  /**
+   * A new container is tagged from its `start` event's labels, image and name at once; the inspect
+   * queued behind adds the env-based tags a few milliseconds later (an inspect right after a start
+   * waits on the daemon's container lock, up to tens of milliseconds under load).
+   */
+  private pushFromEvent(event: DockerEvent, ctx: CollectorContext): void {
+    if (ctx.knows(CONTAINER_PREFIX + event.id, this.name)) return;
+    const info = extractFromEvent(event.id, event.attributes, {
+      source: this.name,
+      ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
+    });
+    if (info) ctx.sink.push([info]);
   }
 
   /** Runs `task` after the container's earlier work; never rejects. */

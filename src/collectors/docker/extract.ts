@@ -104,3 +104,24 @@ function addJsonTagList(list: TagList, raw: string | undefined): void {
   if (!Array.isArray(parsed)) return;
   for (const item of parsed) if (typeof item === 'string') list.addRaw('low', item);
 }
+
+/** Event attributes that are not container labels (dockerd and Podman). */
+const NON_LABEL_ATTRIBUTES: ReadonlySet<string> = new Set(['image', 'name', 'exitCode', 'containerExitCode', 'podId', 'signal', 'execID', 'execDuration']);
+
+/**
+ * The tags a container's `start` event already carries: its labels, image and name (no env,
+ * which only inspect returns). The collector pushes these the moment the event arrives so a new
+ * container is tagged at once; the inspect that follows replaces them with the full set.
+ */
+export function extractFromEvent(id: string, attributes: Readonly<Record<string, string>>, options: ExtractOptions): TagInfo | undefined {
+  const image = attributes.image;
+  const name = attributes.name;
+  if (image === undefined || name === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(attributes)) if (!NON_LABEL_ATTRIBUTES.has(key)) labels[key] = value;
+  return extractContainer(
+    { Id: id, Name: name, Image: '', Config: { Image: image, Labels: labels, Env: [] }, State: { Status: 'running', Running: true, Restarting: false, Paused: false } },
+    { ...options, envRules: undefined },
+  );
+}
+

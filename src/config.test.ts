@@ -59,3 +59,13 @@ describe('config', () => {
     expect(() => parseDuration('k', '-1s')).toThrow('k');
   });
 });
+
+describe('a resolved config', () => {
+  it('is taken as it is when resolved again: milliseconds are not read as seconds twice', () => {
+    const once = resolveConfig({ store: { deletion_grace: '30s' }, fetch: { not_found_ttl: '1m' } });
+    const twice = resolveConfig(once, { TAGGER_STORE_DELETION_GRACE: '1h' });
+    expect(twice.store.deletion_grace).toBe(30_000);
+    expect(twice.fetch.not_found_ttl).toBe(60_000);
+    expect(twice.store.prune_interval).toBe(10_000);
+  });
+});

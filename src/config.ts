@@ -94,6 +94,14 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'ecs.task_tags': { kind: 'bool', default: false },
 };
 
+/** Marks a config that resolveConfig built: its durations are milliseconds already. */
+const RESOLVED = Symbol('tagger.resolvedConfig');
+
+/** True for a TaggerConfig from resolveConfig / loadConfig (not a raw, YAML-shaped object). */
+export function isResolvedConfig(value: unknown): value is TaggerConfig {
+  return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[RESOLVED] === true;
+}
+
 /** `a.b_c` -> `TAGGER_A_B_C`. */
 export function envNameOf(key: string): string {
   return `TAGGER_${key.replace(/\./g, '_').toUpperCase()}`;
@@ -130,6 +138,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
  * Precedence: TAGGER_* variable, then the object, then the standard variable, then the default.
  */
 export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): TaggerConfig {
+  if (isResolvedConfig(values)) return values;
   if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
   const flat = flatten(values as Record<string, unknown>);
   for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
@@ -142,7 +151,11 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): Tag
     else if (spec.standardEnv && env[spec.standardEnv]) out[key] = coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
     else out[key] = structuredClone(spec.default);
   }
-  return unflatten(out) as unknown as TaggerConfig;
+  const config = unflatten(out);
+  // Not enumerable: invisible to JSON and spreads, but resolving a resolved config is a no-op, so
+  // durations already in milliseconds are never read again as seconds.
+  Object.defineProperty(config, RESOLVED, { value: true });
+  return config as unknown as TaggerConfig;
 }
 
 /** Nested keys joined with dots; rule maps (values of `*_as_tags`) stay whole. */

@@ -8,8 +8,9 @@ import { kubeletSuites } from './collectors/kubelet/kubelet.bench.js';
 import { containerdSuites } from './collectors/containerd/containerd.bench.js';
 import { dockerSuites } from './collectors/docker/docker.bench.js';
 import { ipcSuites } from './ipc/ipc.bench.js';
+import { pythonSuites } from './python/python.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...containerdSuites, ...dockerSuites, ...ipcSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...containerdSuites, ...dockerSuites, ...ipcSuites, ...pythonSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -39,7 +39,7 @@ export interface TaggerConfig {
     pod_labels_as_tags: RuleMap;
     pod_annotations_as_tags: RuleMap;
   };
-  ecs: { enabled: Toggle; agent_url: string; metadata_uri_v4: string; metadata_uri: string; task_tags: boolean };
+  ecs: { enabled: Toggle; agent_url: string; metadata_uri_v4: string; metadata_uri: string; metadata_v2: Toggle; task_tags: boolean };
 }
 
 type Kind = 'string' | 'bool' | 'duration' | 'toggle' | 'rules' | 'list' | 'int' | 'mode' | 'level' | 'address';
@@ -91,6 +91,7 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'ecs.agent_url': { kind: 'string', default: 'http://localhost:51678' },
   'ecs.metadata_uri_v4': { kind: 'string', default: '', standardEnv: 'ECS_CONTAINER_METADATA_URI_V4' },
   'ecs.metadata_uri': { kind: 'string', default: '', standardEnv: 'ECS_CONTAINER_METADATA_URI' },
+  'ecs.metadata_v2': { kind: 'toggle', default: 'auto' },
   'ecs.task_tags': { kind: 'bool', default: false },
 };
 

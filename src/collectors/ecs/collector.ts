@@ -194,7 +194,8 @@ export class EcsCollector implements Collector {
     }
   }
 
-  private describe(): string {
+  /** Which endpoints a miss is asked through, in order (for health and docs). */
+  describe(): string {
     const version = this.client.localMetadataVersion();
     const parts = [version ? `task metadata ${version}` : '', this.client.agentUrl ? `agent ${this.client.agentUrl}` : '', !version && this.client.v2Url ? 'task metadata v2' : ''];
     return `fetch on miss via ${parts.filter(Boolean).join(', ')}`;

@@ -30,4 +30,13 @@ describe('ecs factory', () => {
     expect(result && !result.available ? result.reason : '').toContain('http://127.0.0.1:1');
     await auto?.close();
   });
+
+  it('asks metadata v2 (a link-local address) only on Fargate unless told', async () => {
+    const [plain] = build({ ecs: { enabled: 'true' } });
+    const [fargate] = build({ ecs: { enabled: 'true' } }, { ECS_FARGATE: 'true' });
+    const [forced] = build({ ecs: { enabled: 'true', metadata_v2: 'true' } });
+    const [off] = build({ ecs: { enabled: 'true', metadata_v2: 'false' } }, { ECS_FARGATE: 'true' });
+    expect([plain, fargate, forced, off].map((c) => c?.describe().includes('task metadata v2'))).toEqual([false, true, true, false]);
+    await Promise.all([plain, fargate, forced, off].map((c) => c?.close()));
+  });
 });

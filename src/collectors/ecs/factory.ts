@@ -1,24 +1,32 @@
 /**
  * The registry's entry for ECS: `ecs.agent_url` (introspection, default http://localhost:51678),
  * `ecs.metadata_uri_v4` (ECS_CONTAINER_METADATA_URI_V4), `ecs.metadata_uri`
- * (ECS_CONTAINER_METADATA_URI), `ecs.task_tags`, and `fetch.timeout` per request.
+ * (ECS_CONTAINER_METADATA_URI), `ecs.metadata_v2` (auto: on Fargate only), `ecs.task_tags`, and
+ * `fetch.timeout` per request.
  */
 import type { CollectorFactory } from '../registry.js';
-import { EcsClient } from './client.js';
+import { ECS_V2_METADATA_URL, EcsClient } from './client.js';
 import { EcsCollector } from './collector.js';
 
 export const ecsCollectorFactory: CollectorFactory = {
   name: 'ecs',
   enabled: (config) => config.ecs.enabled,
-  create: ({ config }, autodetect) =>
+  create: ({ config, env }, autodetect) =>
     new EcsCollector({
       client: new EcsClient({
         agentUrl: config.ecs.agent_url,
         metadataUriV4: config.ecs.metadata_uri_v4,
         metadataUri: config.ecs.metadata_uri,
+        // Metadata v2 lives on a link-local address that only answers inside an ECS task: asking it
+        // anywhere else costs a timeout per miss. `auto` asks it only on Fargate (ECS_FARGATE=true).
+        v2Url: useV2(config.ecs.metadata_v2, env) ? ECS_V2_METADATA_URL : '',
         timeoutMs: config.fetch.timeout,
       }),
       taskTags: config.ecs.task_tags,
       autodetect,
     }),
 };
+
+function useV2(toggle: 'auto' | 'true' | 'false', env: NodeJS.ProcessEnv): boolean {
+  return toggle === 'true' || (toggle === 'auto' && env.ECS_FARGATE?.toLowerCase() === 'true');
+}

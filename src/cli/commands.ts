@@ -3,10 +3,11 @@
  * (`demo` lands as ./demo.ts).
  */
 import type { CliCommand } from './common.js';
+import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
 import { listCommand } from './list.js';
 import { runCommand } from './run.js';
 import { tagCommand } from './tag.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand, listCommand, tagCommand, explainCommand, versionCommand];
+export const COMMANDS: readonly CliCommand[] = [runCommand, listCommand, tagCommand, explainCommand, demoCommand, versionCommand];

@@ -1,0 +1,18 @@
+/** `tagger demo`: the whole pipeline on recorded data, in-process; no Docker or Kubernetes needed. */
+import type { Command } from 'commander';
+import { runDemo } from '../demo/demo.js';
+import { formatDemo } from '../demo/report.js';
+import type { CliCommand, CliIo } from './common.js';
+
+export const demoCommand: CliCommand = {
+  register(program: Command, io: CliIo): void {
+    program
+      .command('demo')
+      .description('run the whole pipeline on recorded Docker, kubelet and ECS payloads (no Docker or Kubernetes needed)')
+      .option('--json', 'print the result as JSON')
+      .action(async (opts: { json?: boolean }) => {
+        const result = await runDemo();
+        io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatDemo(result));
+      });
+  },
+};

@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The reliability suite runs on its own (npm run test:reliability, vitest.reliability.config.ts).
+    exclude: ['**/node_modules/**', 'test/reliability/**'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',

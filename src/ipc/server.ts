@@ -28,7 +28,8 @@ import {
   type OriginBody,
   type TagsBody,
 } from './protocol.js';
-import { SyncLimiter, serveStream } from './stream.js';
+import { Limiter } from '../net/limiter.js';
+import { serveStream } from './stream.js';
 
 export interface IpcServerOptions {
   readonly tagger: Tagger;
@@ -47,6 +48,8 @@ export interface IpcServerOptions {
   readonly syncWaitMs?: number;
   /** Live events a stream subscriber may have queued before it is dropped. */
   readonly maxPendingEvents?: number;
+  /** A stream reader that takes no bytes for this long is dropped (default 10 s). */
+  readonly streamStallTimeoutMs?: number;
   /** Where /proc is (tests point it at a fake tree). */
   readonly procRoot?: string;
   readonly processMetrics?: boolean;
@@ -81,8 +84,10 @@ export class IpcServer {
   private readonly limits: RequestLimits;
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
+  /** Connections that have sent at least one request (see the idle timer in newServer). */
+  private readonly requested = new WeakSet<Socket>();
   private readonly closing = new AbortController();
-  private readonly limiter: SyncLimiter;
+  private readonly limiter: Limiter;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
 
@@ -90,7 +95,7 @@ export class IpcServer {
     this.options = options;
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.limiter = new SyncLimiter(options.maxConcurrentSyncs ?? 4);
+    this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
   }
 
@@ -106,11 +111,11 @@ export class IpcServer {
     const tcp = this.options.tcpAddress ? parseLoopbackAddress(this.options.tcpAddress) : undefined;
     if (this.options.socketPath) {
       await prepareSocketPath(this.options.socketPath);
-      await listenUnix(this.newServer(), this.options.socketPath);
+      await listenUnix(this.newServer(), this.options.socketPath, this.backlog);
       this.logger.info({ socket: this.options.socketPath }, 'IPC listening on unix socket');
     }
     if (tcp) {
-      this.tcp = await listenTcp(this.newServer(), tcp.host, tcp.port);
+      this.tcp = await listenTcp(this.newServer(), tcp.host, tcp.port, this.backlog);
       this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
     }
   }
@@ -129,6 +134,11 @@ export class IpcServer {
     await Promise.all(closed);
     clearTimeout(timer);
     this.servers.length = 0;
+  }
+
+  /** Queue as many pending connects as may be served at once (the kernel caps it at somaxconn). */
+  private get backlog(): number {
+    return Math.max(511, this.options.maxConnections ?? 1024);
   }
 
   private newServer(): Server {
@@ -153,20 +163,28 @@ export class IpcServer {
     server.maxConnections = this.options.maxConnections ?? 1024;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      // Node's headersTimeout starts at a request's first byte: a connection that never sends
+      // one would hold one of maxConnections for ever. It gets the same time to start.
+      const idle = setTimeout(() => {
+        if (!this.requested.has(socket)) refuse(socket, 408, 'Request Timeout');
+      }, this.limits.headersTimeoutMs);
+      idle.unref();
+      socket.once('close', () => {
+        clearTimeout(idle);
+        this.sockets.delete(socket);
+      });
     });
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
       const [status, text] =
         error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
-      const body = JSON.stringify({ error: text.toLowerCase() });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      refuse(socket, status, text);
     });
     this.servers.push(server);
     return server;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requested.add(req.socket);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -213,6 +231,7 @@ export class IpcServer {
             heartbeatMs: this.options.heartbeatMs ?? 30_000,
             maxPendingEvents: this.options.maxPendingEvents ?? 10_000,
             syncWaitMs: this.options.syncWaitMs ?? 30_000,
+            stallTimeoutMs: this.options.streamStallTimeoutMs ?? 10_000,
             closing: this.closing.signal,
           });
         }
@@ -292,6 +311,15 @@ export class IpcServer {
     const key = `${route} ${status}`;
     this.stats.requests.set(key, (this.stats.requests.get(key) ?? 0) + 1);
   }
+}
+
+/** Answers a connection that never made a parseable request, and closes it. */
+function refuse(socket: Socket, status: number, text: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ error: text.toLowerCase() });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+  // A peer that does not read would keep a half-closed socket: it has had its answer.
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 function hasBody(req: IncomingMessage): boolean {

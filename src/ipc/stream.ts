@@ -10,58 +10,19 @@ import type { Logger } from '../logger.js';
 import type { Tagger } from '../tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
+import type { Limiter } from '../net/limiter.js';
 import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
-
-/** A counting semaphore with a bounded wait. */
-export class SyncLimiter {
-  private active = 0;
-  private readonly waiters: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-
-  /** Resolves with a release function, or undefined when the wait times out or the signal aborts. */
-  async acquire(timeoutMs: number, signal: AbortSignal): Promise<(() => void) | undefined> {
-    if (this.active < this.limit) return this.grant();
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        cleanup();
-        resolve(this.grant());
-      };
-      const giveUp = (): void => {
-        cleanup();
-        const i = this.waiters.indexOf(wake);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(undefined);
-      };
-      const timer = setTimeout(giveUp, timeoutMs);
-      signal.addEventListener('abort', giveUp, { once: true });
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', giveUp);
-      };
-      this.waiters.push(wake);
-    });
-  }
-
-  private grant(): () => void {
-    this.active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active--;
-      this.waiters.shift()?.();
-    };
-  }
-}
 
 export interface StreamDeps {
   readonly tagger: Tagger;
   readonly logger: Logger;
   readonly stats: ServerStats;
-  readonly limiter: SyncLimiter;
+  readonly limiter: Limiter;
   readonly heartbeatMs: number;
   readonly maxPendingEvents: number;
   readonly syncWaitMs: number;
+  /** A write not drained for this long means the reader is stuck: it is dropped. */
+  readonly stallTimeoutMs: number;
   /** Aborted when the server stops: streams end cleanly. */
   readonly closing: AbortSignal;
 }
@@ -97,6 +58,15 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
     res.destroy();
   });
   signal.addEventListener('abort', () => sub.close(), { once: true });
+  // A reader that takes no bytes at all for stallTimeoutMs is gone (or hostile): without this it
+  // would hold its sync slot for ever when it stops mid-snapshot and the store is quiet.
+  const write = async (chunk: string): Promise<void> => {
+    if (res.write(chunk) || (await drained(res, signal, deps.stallTimeoutMs))) return;
+    deps.stats.streamDrops++;
+    deps.logger.warn({ stalledMs: deps.stallTimeoutMs, cardinality: query.cardinality }, 'stream reader took nothing for too long; disconnecting it');
+    res.destroy();
+    gone.abort();
+  };
   let heartbeat: NodeJS.Timeout | undefined;
   let syncReleased = false;
   const releaseSync = (): void => {
@@ -114,7 +84,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
     res.flushHeaders();
     for (const chunk of iterateChunks(snapshot)) {
       if (signal.aborted) return;
-      if (!res.write(chunk)) await drained(res, signal);
+      await write(chunk);
     }
     if (signal.aborted) return;
     res.write(SYNCED_LINE);
@@ -130,7 +100,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
       for (const chunk of iterateChunks(batches)) {
-        if (!res.write(chunk)) await drained(res, signal);
+        await write(chunk);
         if (signal.aborted) break;
       }
     }
@@ -149,15 +119,18 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   }
 }
 
-/** Resolves on 'drain', or at once when the stream is gone. */
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || res.destroyed) return Promise.resolve();
+/** Resolves true on 'drain' (or at once when the stream is gone), false when `stallMs` passes first. */
+function drained(res: ServerResponse, signal: AbortSignal, stallMs: number): Promise<boolean> {
+  if (signal.aborted || res.destroyed) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (): void => {
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
       res.off('drain', done);
       signal.removeEventListener('abort', done);
-      resolve();
+      resolve(ok);
     };
+    const done = (): void => finish(true);
+    const timer = setTimeout(() => finish(false), stallMs);
     res.on('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });

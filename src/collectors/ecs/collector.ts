@@ -12,9 +12,10 @@
  * skipped for `unreachableMs`.
  */
 import { CONTAINER_PREFIX, ECS_TASK_PREFIX } from '../../entity.js';
-import { causeMessage, isTaggerError, TaggerError } from '../../errors.js';
+import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
+import { Limiter } from '../../net/limiter.js';
 import type { EcsClient } from './client.js';
 import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
 
@@ -66,6 +67,7 @@ export class EcsCollector implements Collector {
   /** Shared answers (and requests in flight) for the local task, v2 task and task list. */
   private readonly shared = new Map<string, Timed<Promise<unknown>>>();
   private readonly unreachableUntil = new Map<Endpoint, number>();
+  private readonly limiters = new Map<Endpoint, Limiter>();
   private cluster: string | undefined;
   private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
@@ -89,11 +91,18 @@ export class EcsCollector implements Collector {
     let answered = false;
     let lastError: unknown;
     for (const endpoint of this.order()) {
-      if ((this.unreachableUntil.get(endpoint) ?? 0) > now) {
-        lastError ??= new TaggerError('TAGGER_UNAVAILABLE', `ECS ${endpoint} endpoint unreachable recently; retrying later`);
+      // Few lookups per endpoint at once: when the endpoint fails, the queued ones see the pause
+      // below instead of each sending a doomed request.
+      const release = await this.limiterOf(endpoint).acquire(LIMITER_WAIT_MS, signal);
+      if (!release) {
+        lastError ??= new TaggerError('TAGGER_TIMEOUT', `ECS ${endpoint} endpoint busy`);
         continue;
       }
       try {
+        if ((this.unreachableUntil.get(endpoint) ?? 0) > ctx.clock.now()) {
+          lastError ??= new TaggerError('TAGGER_UNAVAILABLE', `ECS ${endpoint} endpoint unreachable or failing recently; retrying later`);
+          continue;
+        }
         const task = await this.lookup(endpoint, entity, ctx, signal);
         answered = true;
         this.unreachableUntil.delete(endpoint);
@@ -101,7 +110,12 @@ export class EcsCollector implements Collector {
       } catch (error) {
         lastError = error;
         if (isTaggerError(error, 'TAGGER_SOCKET') || isTaggerError(error, 'TAGGER_TIMEOUT')) this.unreachableUntil.set(endpoint, ctx.clock.now() + this.unreachableMs);
+        // A server error or garbage says nothing about this container: without a pause, a flood of
+        // misses for distinct containers would cost one failing request each.
+        else if (isServerFailure(error)) this.unreachableUntil.set(endpoint, ctx.clock.now() + Math.min(this.unreachableMs, FAILING_PAUSE_MS));
         ctx.logger.debug({ endpoint, entity, error: causeMessage(error) }, 'ECS lookup failed');
+      } finally {
+        release();
       }
     }
     if (!answered && lastError !== undefined) {
@@ -129,6 +143,12 @@ export class EcsCollector implements Collector {
     // v2 only serves containers that have no v3/v4 variable, i.e. old agents.
     if (!this.client.localMetadataVersion() && this.client.v2Url) out.push('v2');
     return out;
+  }
+
+  private limiterOf(endpoint: Endpoint): Limiter {
+    let limiter = this.limiters.get(endpoint);
+    if (!limiter) this.limiters.set(endpoint, (limiter = new Limiter(LOOKUPS_PER_ENDPOINT)));
+    return limiter;
   }
 
   private async lookup(endpoint: Endpoint, entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<EcsTask | undefined> {
@@ -215,4 +235,15 @@ export class EcsCollector implements Collector {
 
 function contains(task: EcsTask, entity: EntityId): boolean {
   return entity === taskEntityId(task) || task.containers.some((c) => c.entity === entity);
+}
+
+/** Lookups in flight per endpoint; the rest wait (bounded by their fetch's signal). */
+const LOOKUPS_PER_ENDPOINT = 4;
+const LIMITER_WAIT_MS = 60_000;
+
+/** How long an endpoint answering 5xx or garbage is skipped. */
+const FAILING_PAUSE_MS = 5_000;
+
+function isServerFailure(error: unknown): boolean {
+  return isTaggerError(error, 'TAGGER_DECODE') || (error instanceof HttpStatusError && error.status >= 500);
 }

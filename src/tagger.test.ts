@@ -201,3 +201,25 @@ describe('LocalTagger', () => {
     expect(tagger.tagSync(C1)).toEqual(['kube_namespace:default']);
   });
 });
+
+describe('LocalTagger under a flood of misses', () => {
+  it('fetches many entities at once without a listener per fetch on the stop signal, and stop() ends them', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    const slow = new FakeFetcher('ecs', (_entity, signal) => new Promise<FetchResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })));
+    const tagger = make({ collectors: [slow], fetchTimeoutMs: 60_000 });
+    await tagger.start();
+    const ids = Array.from({ length: 50 }, (_, i) => `container_id://${i.toString(16).padStart(64, '0')}`);
+    const pending = ids.map((id) => tagger.tag(id));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(slow.calls).toBe(50);
+    await tagger.stop();
+    expect(await Promise.all(pending)).toEqual(ids.map(() => []));
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});

@@ -7,7 +7,7 @@
 import { systemClock, type Clock } from './clock.js';
 import type { Collector, CollectorContext, CollectorHealth, TagSink } from './collectors/collector.js';
 import { GLOBAL_ENTITY_ID, entityKindOf, parseCardinality, parseEntityId } from './entity.js';
-import { causeMessage } from './errors.js';
+import { AbortedError, TimeoutError, causeMessage } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Backoff, BackoffPresets, sleep } from './net/backoff.js';
 import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
@@ -93,6 +93,7 @@ export class LocalTagger implements Tagger {
   private readonly options: LocalTaggerOptions;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly missCache = new Map<string, FetchMemo>();
+  private readonly fetchDeadlines = new Set<AbortController>();
   private controller = new AbortController();
   private readonly tasks = new Set<Promise<unknown>>();
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -135,6 +136,7 @@ export class LocalTagger implements Tagger {
     if (!this.started) return;
     this.started = false;
     this.controller.abort();
+    for (const deadline of this.fetchDeadlines) deadline.abort(new AbortedError('tagger stopped'));
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = undefined;
     await Promise.allSettled([...this.tasks]);
@@ -306,7 +308,16 @@ export class LocalTagger implements Tagger {
 
   private async fetchOne(collector: Collector, id: EntityId, key: string): Promise<void> {
     const timeoutMs = this.options.fetchTimeoutMs ?? 2_000;
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)]);
+    // Not AbortSignal.any([..., AbortSignal.timeout()]): on Node 20 a timeout signal that is only a
+    // source of any() is weakly held, so after a GC it never fires and the fetch outlives its
+    // deadline (seen with a hung dockerd). A controller kept alive by its own timer always fires.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new TimeoutError(`fetch of ${id} from ${collector.name}`, timeoutMs)), timeoutMs);
+    // stop() aborts every fetch in flight through this set; a listener per fetch on the shared stop
+    // signal would trip Node's MaxListeners warning under a flood of misses.
+    if (this.controller.signal.aborted) deadline.abort(this.controller.signal.reason);
+    this.fetchDeadlines.add(deadline);
+    const signal = deadline.signal;
     try {
       const fetch = collector.fetch;
       if (!fetch) return;
@@ -326,6 +337,9 @@ export class LocalTagger implements Tagger {
       this.remember(key, { until: this.clock.now() + (this.options.errorTtlMs ?? 5_000), outcome: 'error', reason: causeMessage(error) });
       bump(this.counters.fetches, `${collector.name}:error`);
       this.logger.debug({ collector: collector.name, entity: id, error: causeMessage(error) }, 'fetch failed');
+    } finally {
+      clearTimeout(timer);
+      this.fetchDeadlines.delete(deadline);
     }
   }
 

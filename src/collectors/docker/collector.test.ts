@@ -300,6 +300,20 @@ describe('DockerCollector: reconnect, fetch, health', () => {
     expect(h.collector.counters.resyncDeletes).toBe(1);
   });
 
+  it('a daemon that stops answering /_ping while the stream is open is unhealthy until it answers again', async () => {
+    const h = await harness({ collector: { livenessIntervalMs: 30, livenessTimeoutMs: 100 } });
+    await h.tagger.ready();
+    await until(() => h.collector.health().healthy);
+    h.fake.hangPings = true;
+    await until(() => !h.collector.health().healthy);
+    expect(h.collector.health().message).toContain('is not answering');
+    expect(h.collector.counters.pingFailures).toBeGreaterThan(0);
+    expect(h.fake.openStreams).toBe(1); // the stream is kept: events resume when the daemon does
+    h.fake.hangPings = false;
+    await until(() => h.collector.health().healthy);
+    expect(h.collector.counters.sessions).toBe(1);
+  });
+
   it('fetches a container missed by the stream; a stopped one comes with its delete; an unknown one is empty', async () => {
     const h = await harness();
     await h.tagger.ready();

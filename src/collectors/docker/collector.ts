@@ -31,6 +31,13 @@ export interface DockerCollectorOptions {
   readonly autodetect?: boolean;
   /** Reconnect delays. Default BackoffPresets.engineReconnect (250 ms doubling to 30 s). */
   readonly backoff?: BackoffOptions;
+  /**
+   * `/_ping` period while the events stream is open, 0 for none. Default 15 s. The stream carries
+   * no heartbeat, so a hung daemon (SIGSTOPped, deadlocked) would otherwise look healthy forever.
+   */
+  readonly livenessIntervalMs?: number;
+  /** Time a liveness ping may take before the daemon is reported unresponsive. Default 5 s. */
+  readonly livenessTimeoutMs?: number;
 }
 
 /** Actions after which the container's tags are (re)read. */
@@ -47,13 +54,14 @@ export interface DockerCounters {
   inspectErrors: number;
   sessions: number;
   resyncDeletes: number;
+  pingFailures: number;
 }
 
 export class DockerCollector implements Collector {
   readonly name: string;
   readonly fetchPrefixes = [CONTAINER_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
-  readonly counters: DockerCounters = { events: 0, ignoredEvents: 0, badLines: 0, inspects: 0, inspectErrors: 0, sessions: 0, resyncDeletes: 0 };
+  readonly counters: DockerCounters = { events: 0, ignoredEvents: 0, badLines: 0, inspects: 0, inspectErrors: 0, sessions: 0, resyncDeletes: 0, pingFailures: 0 };
   private readonly client: DockerClient;
   /** Containers we pushed as running: ID -> fingerprint (name + labels) to spot changes on resync. */
   private readonly known = new Map<string, string>();
@@ -138,16 +146,48 @@ export class DockerCollector implements Collector {
     await this.resync(list.containers, ctx);
     ctx.markSynced();
     const engine = this.client.daemon?.Version ? `, engine ${this.client.daemon.Version}` : '';
-    await this.client.streamEvents(formatSince(sinceMs), (event) => this.onEvent(event, ctx), {
-      signal,
-      onOpen: () => {
-        this.healthState = { healthy: true, message: `connected to ${this.client.display} (API ${version}${engine})` };
-        onOpen();
-      },
-      onBadLine: () => {
-        this.counters.badLines++;
-      },
-    });
+    const connected = `connected to ${this.client.display} (API ${version}${engine})`;
+    const sessionEnd = new AbortController();
+    const endSession = (): void => sessionEnd.abort();
+    signal.addEventListener('abort', endSession, { once: true });
+    let liveness: Promise<void> = Promise.resolve();
+    try {
+      await this.client.streamEvents(formatSince(sinceMs), (event) => this.onEvent(event, ctx), {
+        signal,
+        onOpen: () => {
+          this.healthState = { healthy: true, message: connected };
+          onOpen();
+          liveness = this.watchLiveness(connected, sessionEnd.signal);
+        },
+        onBadLine: () => {
+          this.counters.badLines++;
+        },
+      });
+    } finally {
+      signal.removeEventListener('abort', endSession);
+      sessionEnd.abort();
+      await liveness;
+    }
+  }
+
+  /** Pings the daemon while the stream is open: unhealthy while it does not answer, healthy again once it does. */
+  private async watchLiveness(connected: string, signal: AbortSignal): Promise<void> {
+    const interval = this.options.livenessIntervalMs ?? 15_000;
+    if (interval <= 0) return;
+    while (!signal.aborted) {
+      try {
+        await sleep(interval, signal);
+      } catch {
+        return;
+      }
+      const ping = await this.client.ping(signal, this.options.livenessTimeoutMs ?? 5_000);
+      if (signal.aborted) return;
+      if (ping.ok) this.healthState = { healthy: true, message: connected };
+      else {
+        this.counters.pingFailures++;
+        this.healthState = { healthy: false, message: `${this.client.display} is not answering (/_ping: ${ping.reason}); events may be delayed` };
+      }
+    }
   }
 
   /** Makes the store match a fresh list: inspect new or changed containers, delete vanished ones. */

@@ -31,6 +31,8 @@ export class FakeDocker {
   readonly images = new Map<string, string[]>();
   /** Milliseconds each inspect waits before answering. */
   inspectDelayMs = 0;
+  /** While true, `/_ping` never answers (a hung daemon, for liveness checks). */
+  hangPings = false;
   /** Called with the ID on each inspect, before it answers (to change state mid-flight). */
   onInspect: ((id: string) => void) | undefined;
   private readonly streams = new Set<ServerResponse>();
@@ -149,6 +151,7 @@ export class FakeDocker {
       res.end(JSON.stringify(body));
     };
     if (p === '/_ping') {
+      if (this.hangPings) return;
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK');
       return;

@@ -58,11 +58,16 @@ function socketIsLive(path: string): Promise<boolean> {
   });
 }
 
-export function listenUnix(server: Server, path: string): Promise<void> {
+/**
+ * `backlog`: connections the kernel queues before accept(). Node's default (511) is below
+ * ipc.max_connections, and on a unix socket a connect() past the queue fails at once with EAGAIN
+ * (TCP would retry the SYN): a burst of clients starting together must not see that.
+ */
+export function listenUnix(server: Server, path: string, backlog = 511): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(new ListenError(`cannot listen on ${path}: ${error.message}`, { cause: error }));
     server.once('error', onError);
-    server.listen(path, () => {
+    server.listen({ path, backlog }, () => {
       server.off('error', onError);
       try {
         chmodSync(path, 0o660);
@@ -75,11 +80,11 @@ export function listenUnix(server: Server, path: string): Promise<void> {
   });
 }
 
-export function listenTcp(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
+export function listenTcp(server: Server, host: string, port: number, backlog = 511): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(new ListenError(`cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off('error', onError);
       const addr = server.address();
       resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });

@@ -27,7 +27,7 @@ if ! { [ -x "$POLICY" ] && grep -qE '^[[:space:]]*exit[[:space:]]+101' "$POLICY"
 fi
 
 # 2. Packages.
-PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static)
+PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static openssl python3)
 missing=()
 for p in "${PKGS[@]}"; do
 	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then

@@ -22,6 +22,7 @@ replaced and the request retried once.
 
 import functools
 import http.client
+import io
 import json
 import logging
 import os
@@ -74,8 +75,47 @@ def close() -> None:
     _drop_connection()
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The response's bytes, each read given only the time left until this thread's deadline.
+
+    A socket timeout bounds one read: a daemon trickling a byte at a time would reset it forever.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("deadline passed")
+            current = self._sock.gettimeout()
+            # As in _settimeout: a system call only when the timeout is off by a tenth or more.
+            if current is None or current - remaining > remaining / 10:
+                self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()  # the plain file object http.client made; the socket stays open
+        self.fp = io.BufferedReader(_DeadlineReader(sock))
+
+
+class _TCPHTTPConnection(http.client.HTTPConnection):
+    response_class = _DeadlineResponse
+
+
 class _UnixHTTPConnection(http.client.HTTPConnection):
     """HTTP over a unix socket: only how the socket is opened differs."""
+
+    response_class = _DeadlineResponse
 
     def __init__(self, path: str, timeout: float) -> None:
         # The Host header is required by HTTP/1.1 but means nothing on a unix socket.
@@ -250,6 +290,7 @@ _cached_request_path = functools.lru_cache(maxsize=4096)(_build_request_path)
 
 def _round_trip(target: _Target, path: str, headers: Any) -> Tuple[int, bytes]:
     deadline = time.monotonic() + target.timeout
+    _local.deadline = deadline
     for attempt in (1, 2):
         conn, reused = _connection(target)
         try:
@@ -342,7 +383,7 @@ def _connection(target: _Target) -> Tuple[http.client.HTTPConnection, bool]:
     if target.socket_path:
         conn = _UnixHTTPConnection(target.socket_path, target.timeout)  # type: http.client.HTTPConnection
     else:
-        conn = http.client.HTTPConnection(target.host, target.port, timeout=target.timeout)
+        conn = _TCPHTTPConnection(target.host, target.port, timeout=target.timeout)
     _local.state = _State(conn, target.key)
     return conn, False
 

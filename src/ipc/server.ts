@@ -4,6 +4,7 @@
  * anything else is refused early: bodies, long URLs, many or large headers, slow senders
  * (header and request timeouts), too many connections. Errors are JSON, never a stack.
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -96,6 +97,8 @@ export class IpcServer {
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
+    // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
+    setMaxListeners(0, this.closing.signal);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
   }
 
@@ -158,6 +161,12 @@ export class IpcServer {
         void this.handle(req, res);
       },
     );
+    // Node's own answer to an Expect other than 100-continue is an empty 417: make it JSON too.
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      this.requested.add(req.socket);
+      res.setHeader('connection', 'close');
+      this.send(res, 'other', 417, { error: 'only "Expect: 100-continue" is understood' });
+    });
     // Node silently drops headers past maxHeadersCount; one more lets handle() see and refuse them.
     server.maxHeadersCount = this.limits.maxHeadersCount + 1;
     server.maxConnections = this.options.maxConnections ?? 1024;

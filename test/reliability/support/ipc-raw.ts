@@ -39,7 +39,7 @@ export interface Exchange {
  * Parses consecutive HTTP/1.x responses. `head` is whether the request was HEAD (no body then).
  * Returns what it could parse and the unparsed rest; `malformed` when the bytes cannot be HTTP.
  */
-export function parseResponses(buf: Buffer, head = false): { responses: RawResponse[]; rest: Buffer; malformed?: string } {
+export function parseResponses(buf: Buffer, head: boolean | ((headers: ReadonlyMap<string, string>) => boolean) = false): { responses: RawResponse[]; rest: Buffer; malformed?: string } {
   const responses: RawResponse[] = [];
   let rest = buf;
   while (rest.length > 0) {
@@ -70,7 +70,8 @@ export function parseResponses(buf: Buffer, head = false): { responses: RawRespo
       responses.push({ status, headers, body: '', streaming: true });
       return { responses, rest: Buffer.alloc(0) };
     }
-    const length = head || status === 304 || status === 204 ? 0 : Number(headers.get('content-length') ?? 'NaN');
+    const noBody = typeof head === 'function' ? head(headers) : head;
+    const length = noBody || status === 304 || status === 204 ? 0 : Number(headers.get('content-length') ?? 'NaN');
     if (!Number.isInteger(length) || length < 0) return { responses, rest, malformed: `no usable content-length for status ${status}` };
     if (rest.length < bodyStart + length) return { responses, rest };
     responses.push({ status, headers, body: rest.subarray(bodyStart, bodyStart + length).toString('utf8'), streaming: false });

@@ -84,18 +84,27 @@ async function latency(socket: string, image: string): Promise<BenchFigure[]> {
       return a === undefined ? undefined : pushedAt.get(id)?.find((t) => t >= a - 1);
     };
     while (ids.some((id) => afterStart(id) === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Queryable = the first push of the container's tags in the store. The collector pushes on
+    // container create, so this is usually before the task starts: latency 0.
     const lat = ids.flatMap((id) => {
+      const a = startedAt.get(id);
+      const first = pushedAt.get(id)?.[0];
+      return a !== undefined && first !== undefined ? [Math.max(0, first - a)] : [];
+    });
+    // The refresh the collector makes on TaskStart (a Containers.Get, then a push): its latency.
+    const refresh = ids.flatMap((id) => {
       const a = startedAt.get(id);
       const b = afterStart(id);
       return a !== undefined && b !== undefined ? [b - a] : [];
     });
+    refresh.sort((x, y) => x - y);
     const beforeStart = ids.filter((id) => (pushedAt.get(id)?.[0] ?? Infinity) < (startedAt.get(id) ?? -Infinity)).length;
     lat.sort((x, y) => x - y);
     gets.sort((x, y) => x - y);
     delivery.sort((x, y) => x - y);
     const getP99 = percentile(gets, 99);
     const p99 = percentile(lat, 99);
-    const details = { samples: lat.length, queryable_before_start: beforeStart, missing: STARTS - lat.length, get_p50_ms: round(percentile(gets, 50)), get_p99_ms: round(getP99), event_delivery_p50_ms: round(percentile(delivery, 50)), event_delivery_p99_ms: round(percentile(delivery, 99)) };
+    const details = { samples: lat.length, queryable_before_start: beforeStart, refresh_after_start_p50_ms: round(percentile(refresh, 50)), refresh_after_start_p99_ms: round(percentile(refresh, 99)), missing: STARTS - lat.length, get_p50_ms: round(percentile(gets, 50)), get_p99_ms: round(getP99), event_delivery_p50_ms: round(percentile(delivery, 50)), event_delivery_p99_ms: round(percentile(delivery, 99)) };
     return [
       { name: 'containerd.task_start_to_queryable_p50', value: round(percentile(lat, 50)), unit: 'ms', baseline: { name: 'containerd.get_container_p50', value: round(percentile(gets, 50)) }, details },
       {

@@ -6,15 +6,16 @@
  */
 import { systemClock, type Clock } from './clock.js';
 import type { Collector, CollectorContext, CollectorHealth, TagSink } from './collectors/collector.js';
-import { GLOBAL_ENTITY_ID, entityKindOf, parseCardinality, parseEntityId } from './entity.js';
+import { GLOBAL_ENTITY_ID, entityKindOf } from './entity.js';
 import { AbortedError, TimeoutError, causeMessage } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Backoff, BackoffPresets, sleep } from './net/backoff.js';
 import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
 import { TagStore } from './store/tag-store.js';
+import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from './store-tagger.js';
 import type { Cardinality, EntityId, EntitySnapshot, TagInfo } from './types.js';
 
-export type CardinalityInput = Cardinality | 'orch';
+export type { CardinalityInput, QueryOptions } from './store-tagger.js';
 
 export interface LocalTaggerOptions {
   readonly collectors?: readonly Collector[];
@@ -28,11 +29,6 @@ export interface LocalTaggerOptions {
   readonly errorTtlMs?: number;
   /** Tags of the global entity (host-wide tags), added to queries that ask for them. */
   readonly globalTags?: { low?: readonly string[]; orchestrator?: readonly string[]; high?: readonly string[] };
-}
-
-export interface QueryOptions {
-  /** Also return the global entity's tags. */
-  readonly includeGlobal?: boolean;
 }
 
 /** The API both the local tagger and the remote replica offer (the contract's Library section). */
@@ -84,7 +80,7 @@ interface CollectorRun {
   synced: boolean;
 }
 
-export class LocalTagger implements Tagger {
+export class LocalTagger extends StoreBackedTagger implements Tagger {
   readonly store: TagStore;
   readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
   private readonly clock: Clock;
@@ -108,6 +104,7 @@ export class LocalTagger implements Tagger {
   private readonly fetcherCount: number;
 
   constructor(options: LocalTaggerOptions = {}) {
+    super();
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
@@ -181,24 +178,6 @@ export class LocalTagger implements Tagger {
     return this.answer(found, card, found === undefined ? 'miss' : 'hit', options);
   }
 
-  standard(entity: string): readonly string[] {
-    const id = this.canonical(entity);
-    return (id && this.store.standard(id)) || [];
-  }
-
-  subscribe(options: SubscribeOptions): Subscription {
-    return this.store.subscribe(options);
-  }
-
-  list(): EntitySnapshot[] {
-    return this.store.list();
-  }
-
-  getEntity(entity: string): EntitySnapshot | undefined {
-    const id = this.canonical(entity);
-    return id === undefined ? undefined : this.store.getEntity(id);
-  }
-
   /** Replaces the global entity's tags. */
   setGlobalTags(tags: { low?: readonly string[]; orchestrator?: readonly string[]; high?: readonly string[] }): void {
     const low = tags.low ?? [];
@@ -250,16 +229,7 @@ export class LocalTagger implements Tagger {
       else this.hitsHigh++;
     }
     else bump(this.counters.queries, `${card}:${result}`);
-    const own = tags ?? EMPTY_TAGS;
-    if (!options?.includeGlobal) return own;
-    const global = this.store.lookup(GLOBAL_ENTITY_ID, card);
-    return global && global.length > 0 ? Object.freeze([...new Set([...own, ...global])]) : own;
-  }
-
-  /** Canonical ID for any accepted spelling; a short ID resolved through the store. */
-  private canonical(entity: string): EntityId | undefined {
-    const parsed = parseEntityId(entity);
-    return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
+    return this.withGlobal(tags, card, options);
   }
 
   private canFetch(run: CollectorRun, id: EntityId): boolean {
@@ -455,16 +425,6 @@ export class LocalTagger implements Tagger {
     this.tasks.add(tracked);
     void tracked.finally(() => this.tasks.delete(tracked));
   }
-}
-
-const EMPTY_TAGS: readonly string[] = Object.freeze([]);
-
-function toCardinality(c: CardinalityInput): Cardinality {
-  return c === 'low' || c === 'orchestrator' || c === 'high' ? c : parseCardinality(c);
-}
-
-function bump(map: Map<string, number>, key: string, by = 1): void {
-  if (by !== 0) map.set(key, (map.get(key) ?? 0) + by);
 }
 
 function sourceOf(info: unknown): string | undefined {

@@ -9,14 +9,13 @@
  * - Heartbeats only reset the read timeout.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../net/backoff.js';
-import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
 import { TagStore } from '../store/tag-store.js';
-import type { CardinalityInput, QueryOptions, Tagger, TaggerCounters, TaggerHealth } from '../tagger.js';
-import type { Cardinality, EntityId, EntitySnapshot, EventEntity, TagInfo } from '../types.js';
+import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from '../store-tagger.js';
+import type { Tagger, TaggerCounters, TaggerHealth } from '../tagger.js';
+import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from './client.js';
 import type { StreamMessage } from './protocol.js';
 
@@ -39,9 +38,8 @@ export interface RemoteTaggerOptions {
   readonly prefixes?: readonly string[];
 }
 
-const EMPTY: readonly string[] = Object.freeze([]);
 
-export class RemoteTagger implements Tagger {
+export class RemoteTagger extends StoreBackedTagger implements Tagger {
   readonly store: TagStore;
   readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
   private readonly client: IpcClient;
@@ -57,6 +55,7 @@ export class RemoteTagger implements Tagger {
   private syncs = 0;
 
   constructor(options: RemoteTaggerOptions) {
+    super();
     if (!options.socket && !options.address) throw new Error('remote tagger needs socket or address');
     this.options = options;
     this.logger = options.logger ?? silentLogger;
@@ -101,27 +100,7 @@ export class RemoteTagger implements Tagger {
     const fast = this.store.lookup(entity, card);
     const found = fast ?? this.lookupCanonical(entity, card);
     bump(this.counters.queries, `${card}:${found === undefined ? 'miss' : 'hit'}`);
-    if (!options?.includeGlobal) return found ?? EMPTY;
-    const global = this.store.lookup(GLOBAL_ENTITY_ID, card) ?? EMPTY;
-    return global.length === 0 ? (found ?? EMPTY) : Object.freeze([...new Set([...(found ?? EMPTY), ...global])]);
-  }
-
-  standard(entity: string): readonly string[] {
-    const id = this.canonical(entity);
-    return (id && this.store.standard(id)) || EMPTY;
-  }
-
-  subscribe(options: SubscribeOptions): Subscription {
-    return this.store.subscribe(options);
-  }
-
-  list(): EntitySnapshot[] {
-    return this.store.list();
-  }
-
-  getEntity(entity: string): EntitySnapshot | undefined {
-    const id = this.canonical(entity);
-    return id === undefined ? undefined : this.store.getEntity(id);
+    return this.withGlobal(found, card, options);
   }
 
   /** Healthy while connected; a replica that lost its daemon still answers, but says so. */
@@ -219,10 +198,6 @@ export class RemoteTagger implements Tagger {
     return id === undefined ? undefined : this.store.lookup(id, card);
   }
 
-  private canonical(entity: string): EntityId | undefined {
-    const parsed = parseEntityId(entity);
-    return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
-  }
 }
 
 function toTagInfo(entity: EventEntity): TagInfo {
@@ -230,10 +205,3 @@ function toTagInfo(entity: EventEntity): TagInfo {
   return { source: REMOTE_SOURCE, entity: entity.id, low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard };
 }
 
-function toCardinality(c: CardinalityInput): Cardinality {
-  return c === 'low' || c === 'orchestrator' || c === 'high' ? c : parseCardinality(c);
-}
-
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}

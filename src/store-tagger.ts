@@ -1,0 +1,63 @@
+/**
+ * What every tagger answering from a TagStore shares, local or remote: entity IDs in any accepted
+ * spelling, the global entity, dumps and subscriptions. LocalTagger adds collectors and fetch on
+ * miss; RemoteTagger adds the stream that keeps its store a replica of a daemon's.
+ */
+import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from './entity.js';
+import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
+import type { TagStore } from './store/tag-store.js';
+import type { Cardinality, EntityId, EntitySnapshot } from './types.js';
+
+export type CardinalityInput = Cardinality | 'orch';
+
+export interface QueryOptions {
+  /** Also return the global entity's tags. */
+  readonly includeGlobal?: boolean;
+}
+
+export const EMPTY_TAGS: readonly string[] = Object.freeze([]);
+
+export abstract class StoreBackedTagger {
+  abstract readonly store: TagStore;
+
+  standard(entity: string): readonly string[] {
+    const id = this.canonical(entity);
+    return (id && this.store.standard(id)) || EMPTY_TAGS;
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    return this.store.subscribe(options);
+  }
+
+  list(): EntitySnapshot[] {
+    return this.store.list();
+  }
+
+  getEntity(entity: string): EntitySnapshot | undefined {
+    const id = this.canonical(entity);
+    return id === undefined ? undefined : this.store.getEntity(id);
+  }
+
+  /** Canonical ID for any accepted spelling (throws InvalidEntityError); a short ID resolved through the store. */
+  protected canonical(entity: string): EntityId | undefined {
+    const parsed = parseEntityId(entity);
+    return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
+  }
+
+  /** `tags`, plus the global entity's when asked (a new frozen array then). */
+  protected withGlobal(tags: readonly string[] | undefined, card: Cardinality, options: QueryOptions | undefined): readonly string[] {
+    const own = tags ?? EMPTY_TAGS;
+    if (!options?.includeGlobal) return own;
+    const global = this.store.lookup(GLOBAL_ENTITY_ID, card);
+    return global && global.length > 0 ? Object.freeze([...new Set([...own, ...global])]) : own;
+  }
+}
+
+/** The cardinality of a query, fast for the three canonical strings. */
+export function toCardinality(c: CardinalityInput): Cardinality {
+  return c === 'low' || c === 'orchestrator' || c === 'high' ? c : parseCardinality(c);
+}
+
+export function bump(map: Map<string, number>, key: string, by = 1): void {
+  if (by !== 0) map.set(key, (map.get(key) ?? 0) + by);
+}

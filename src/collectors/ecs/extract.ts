@@ -64,12 +64,7 @@ export function taskFromMetadata(raw: unknown): EcsTask | undefined {
   if (arn === undefined || fromArn.id === undefined) return undefined;
   const az = str(m.AvailabilityZone);
   const cluster = str(m.Cluster);
-  const containers: EcsContainer[] = [];
-  for (const c of arrayOf(m.Containers)) {
-    if (!isRecord(c)) continue;
-    const id = str(c.DockerId);
-    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: str(c.Name) }));
-  }
+  const containers = containersOf(m.Containers);
   return opt({
     arn,
     id: fromArn.id,
@@ -94,12 +89,7 @@ export function taskFromIntrospection(raw: unknown, cluster: string | undefined)
   const arn = str(t.Arn);
   const fromArn = arn === undefined ? {} : parseTaskArn(arn);
   if (arn === undefined || fromArn.id === undefined) return undefined;
-  const containers: EcsContainer[] = [];
-  for (const c of arrayOf(t.Containers)) {
-    if (!isRecord(c)) continue;
-    const id = str(c.DockerId);
-    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: str(c.Name) }));
-  }
+  const containers = containersOf(t.Containers);
   return opt({
     arn,
     id: fromArn.id,
@@ -181,4 +171,15 @@ function stringEntries(value: unknown): Array<[string, string]> {
 function opt<T extends object>(value: T): T {
   for (const key of Object.keys(value) as Array<keyof T>) if (value[key] === undefined) delete value[key];
   return value;
+}
+
+/** The containers of a task payload (metadata or introspection: both name them `DockerId`, `Name`). */
+function containersOf(raw: unknown): EcsContainer[] {
+  const containers: EcsContainer[] = [];
+  for (const c of arrayOf(raw)) {
+    if (!isRecord(c)) continue;
+    const id = str(c.DockerId);
+    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: str(c.Name) }));
+  }
+  return containers;
 }

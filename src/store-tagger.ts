@@ -8,7 +8,11 @@ import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
 import type { TagStore } from './store/tag-store.js';
 import type { Cardinality, EntityId, EntitySnapshot } from './types.js';
 
-export type CardinalityInput = Cardinality | 'orch';
+/**
+ * What a query's cardinality may be: the three levels, `orch`, or `none` (as the Datadog Agent's
+ * NoneCardinality: a valid level that holds no tags, so the answer is always empty).
+ */
+export type CardinalityInput = Cardinality | 'orch' | 'none';
 
 export interface QueryOptions {
   /** Also return the global entity's tags. */
@@ -44,6 +48,12 @@ export abstract class StoreBackedTagger {
     return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
   }
 
+  /** A query at cardinality `none`: the entity is still validated, the answer is empty. */
+  protected noneCardinality(entity: string): readonly string[] {
+    this.canonical(entity);
+    return EMPTY_TAGS;
+  }
+
   /** `tags`, plus the global entity's when asked (a new frozen array then). */
   protected withGlobal(tags: readonly string[] | undefined, card: Cardinality, options: QueryOptions | undefined): readonly string[] {
     const own = tags ?? EMPTY_TAGS;
@@ -53,9 +63,10 @@ export abstract class StoreBackedTagger {
   }
 }
 
-/** The cardinality of a query, fast for the three canonical strings. */
-export function toCardinality(c: CardinalityInput): Cardinality {
-  return c === 'low' || c === 'orchestrator' || c === 'high' ? c : parseCardinality(c);
+/** The cardinality of a query, fast for the three canonical strings; undefined for `none`. */
+export function toCardinality(c: CardinalityInput): Cardinality | undefined {
+  if (c === 'low' || c === 'orchestrator' || c === 'high') return c;
+  return typeof c === 'string' && c.trim().toLowerCase() === 'none' ? undefined : parseCardinality(c);
 }
 
 export function bump(map: Map<string, number>, key: string, by = 1): void {

@@ -67,6 +67,10 @@ describe('LocalTagger', () => {
     expect(tagger.tagSync(C2, 'low')).toEqual([]);
     expect(() => tagger.tagSync('bogus', 'low')).toThrow(/invalid entity/);
     expect(() => tagger.tagSync(C1, 'medium' as 'low')).toThrow(/invalid cardinality/);
+    // `none` is a level that holds no tags (the Agent's NoneCardinality); the entity is still checked.
+    expect(tagger.tagSync(C1, 'none')).toEqual([]);
+    expect(await tagger.tag(C1, 'none')).toEqual([]);
+    expect(() => tagger.tagSync('bogus', 'none')).toThrow(/invalid entity/);
   });
 
   it('fetches a miss once for concurrent callers and stores what it found, siblings included', async () => {

@@ -148,6 +148,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
 
   async tag(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): Promise<readonly string[]> {
     const card = toCardinality(cardinality);
+    if (card === undefined) return this.noneCardinality(entity);
     const fast = this.store.lookup(entity, card);
     if (fast !== undefined && !this.needsFetch(entity)) return this.answer(fast, card, 'hit', options);
     const id = this.canonical(entity);
@@ -160,6 +161,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
 
   tagSync(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): readonly string[] {
     const card = toCardinality(cardinality);
+    if (card === undefined) return this.noneCardinality(entity);
     const fast = this.store.lookup(entity, card);
     // The hot path: a hit on a canonical ID with no fetcher pending returns the cached array.
     if (fast !== undefined && options === undefined && this.fetcherCount === 0) {

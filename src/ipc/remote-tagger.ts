@@ -97,6 +97,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
 
   tagSync(entity: string, cardinality: CardinalityInput = 'low', options?: QueryOptions): readonly string[] {
     const card = toCardinality(cardinality);
+    if (card === undefined) return this.noneCardinality(entity);
     const fast = this.store.lookup(entity, card);
     const found = fast ?? this.lookupCanonical(entity, card);
     bump(this.counters.queries, `${card}:${found === undefined ? 'miss' : 'hit'}`);

@@ -174,8 +174,10 @@ describe('remote replica', () => {
       await waitUntil(() => second.isConnected, 10_000, 'default-backoff replica reconnects');
       const resyncMs = performance.now() - restartedAt;
       figures.defaultBackoffResyncAfter3sOutageMs = Math.round(resyncMs);
-      // Retries at about 0.5, 1.5, 3.5, 7.5 s after the loss (20 % jitter): the 3.5 s one finds it.
-      expect(resyncMs).toBeLessThan(2_500);
+      // Retries at about 0.5, 1.5, 3.5, 7.5 s after the loss (20 % jitter). The 3.5 s one finds the
+      // daemon back unless its restart took long on a loaded machine; then the 7.5 s one does. So
+      // the bound is the longest gap to the next retry (4 s + 20 %) plus a margin, not the 3.5 s.
+      expect(resyncMs).toBeLessThan(6_000);
       expect(second.tagSync(KNOWN, 'low')).toContain('gen:7');
     } finally {
       await second.stop();

@@ -116,6 +116,13 @@ describe('LocalTagger', () => {
     await tagger.tag(C1);
     expect(ecs.calls).toBe(3);
     expect(tagger.counters.fetches.get('ecs:error')).toBe(2);
+    // A prune forgets outcomes past their TTL, so the cache does not sit at its bound after churn.
+    expect(tagger.fetchMemoCount).toBe(1);
+    tagger.prune();
+    expect(tagger.fetchMemoCount).toBe(1);
+    clock.advance(5_000);
+    tagger.prune();
+    expect(tagger.fetchMemoCount).toBe(0);
   });
 
   it('asks a fetcher about an entity another source reported, and never overwrites real tags', async () => {

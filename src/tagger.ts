@@ -124,7 +124,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     this.controller = new AbortController();
     for (const run of this.runs) this.track(this.runCollector(run));
     const interval = this.options.pruneIntervalMs ?? 10_000;
-    this.pruneTimer = setInterval(() => this.store.prune(), interval);
+    this.pruneTimer = setInterval(() => this.prune(), interval);
     this.pruneTimer.unref();
     this.checkReady();
   }
@@ -139,6 +139,19 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     await Promise.allSettled([...this.tasks]);
     await Promise.allSettled(this.runs.map((r) => r.collector.close?.()));
     for (const run of this.runs) run.state = 'stopped';
+  }
+
+  /** Removes entities past their grace, and forgets fetch outcomes past their TTL. */
+  prune(now = this.clock.now()): void {
+    this.store.prune(now);
+    // Expired memos are harmless but would otherwise stay until the cache's size bound evicts
+    // them: after churn, memory must come back, not plateau at the bound.
+    for (const [key, memo] of this.missCache) if (memo.until <= now) this.missCache.delete(key);
+  }
+
+  /** Fetch outcomes remembered (not found, errors), for metrics and tests. */
+  get fetchMemoCount(): number {
+    return this.missCache.size;
   }
 
   /** Resolves once every collector present has done its first full sync. */

@@ -45,6 +45,8 @@ const WARM_CONTAINERS = 20;
 /** Start returned -> tagged: every container within this, p99 well below. */
 const TAG_LATENCY_GOAL_MS = 1_000;
 const GRACE_MS = 1_000;
+/** Tombstone and fetch-memo TTL in this test. */
+const TTL_MS = 2_000;
 const PRUNE_MS = 100;
 const RUN_ID = randomBytes(4).toString('hex');
 const RUN_TAG = `reliability_run:${RUN_ID}`;
@@ -89,7 +91,9 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
 
   beforeAll(async () => {
     collector = new DockerCollector({ client: new DockerClient(env.host), labelRules: compileRules({ [RUN_LABEL]: 'reliability_run' }, 'label', 'docker.labels_as_tags') });
-    tagger = new LocalTagger({ collectors: [collector], deletionGraceMs: GRACE_MS, pruneIntervalMs: PRUNE_MS });
+    // Tombstones and remembered fetch outcomes are kept for a TTL: short ones here, so that the
+    // heap check after the soak sees them gone, as a daemon's would be after its (longer) TTLs.
+    tagger = new LocalTagger({ collectors: [collector], deletionGraceMs: GRACE_MS, pruneIntervalMs: PRUNE_MS, tombstoneTtlMs: TTL_MS, notFoundTtlMs: TTL_MS, errorTtlMs: TTL_MS });
     await tagger.start();
     await tagger.ready();
     await until(() => collector.health().healthy, 15_000, 'collector healthy');
@@ -264,6 +268,7 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     // Everything goes; the heap comes back (the subscription still open).
     await forEachLimit(kept, CONCURRENCY, (id) => api.remove(id));
     await until(() => allInStore(tagger, RUN_TAG).length === 0, 10_000, 'all pruned');
+    await until(() => tagger.store.tombstoneCount === 0 && tagger.fetchMemoCount === 0, 10_000, 'tombstones and fetch memos expired');
     expect(subscription.closed).toBe(false);
     const heapAfter = await settledHeap();
     const spacesAfter = heapSpaces();

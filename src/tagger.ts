@@ -211,6 +211,16 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     return this.runs.filter((r) => this.canFetch(r, entity)).map((r) => r.collector.name);
   }
 
+  /** Each collector's own notes on an entity (see Collector.explain), by collector name. */
+  collectorNotes(entity: EntityId): Record<string, readonly string[]> {
+    const out: Record<string, readonly string[]> = {};
+    for (const run of this.runs) {
+      const notes = run.collector.explain?.(entity) ?? [];
+      if (notes.length > 0) out[run.collector.name] = notes;
+    }
+    return out;
+  }
+
   collectorNames(): string[] {
     return this.runs.map((r) => r.collector.name);
   }

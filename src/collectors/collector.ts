@@ -56,6 +56,8 @@ export interface Collector {
   /** Fetcher: the tags of one entity, asked on a cache miss. */
   fetch?(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult>;
   health(): CollectorHealth;
+  /** What this collector knows of an entity beyond its tags, for `tagger explain` (an exit code). */
+  explain?(entity: EntityId): readonly string[];
   /** Releases clients and sockets; called once after the tagger stops. */
   close?(): Promise<void>;
 }

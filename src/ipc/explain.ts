@@ -15,6 +15,8 @@ export interface ExplainCollector {
   readonly canFetch: boolean;
   readonly healthy: boolean;
   readonly health: string;
+  /** What the collector itself knows of the entity beyond tags (an exit code). */
+  readonly notes?: readonly string[];
   /** The cached outcome of its last fetch, when that found nothing. */
   readonly lastFetch?: { readonly outcome: 'not_found' | 'error'; readonly reason: string; readonly retryAfter: string };
 }
@@ -37,6 +39,7 @@ interface Introspection {
   fetchMemo?(collector: string, entity: EntityId): { until: number; outcome: 'not_found' | 'error'; reason: string } | undefined;
   fetchersOf?(entity: EntityId): string[];
   collectorNames?(): string[];
+  collectorNotes?(entity: EntityId): Record<string, readonly string[]>;
 }
 
 export function explainEntity(tagger: Tagger & Introspection, input: string): ExplainReport {
@@ -47,6 +50,7 @@ export function explainEntity(tagger: Tagger & Introspection, input: string): Ex
   const health = tagger.health().collectors;
   const fetchers = new Set(tagger.fetchersOf?.(id) ?? []);
   const notes: string[] = [];
+  const ownNotes = tagger.collectorNotes?.(id) ?? {};
   const collectors: ExplainCollector[] = (tagger.collectorNames?.() ?? Object.keys(health)).map((name) => {
     const h = health[name];
     const memo = tagger.fetchMemo?.(name, id);
@@ -56,6 +60,7 @@ export function explainEntity(tagger: Tagger & Introspection, input: string): Ex
       canFetch: fetchers.has(name),
       healthy: h?.healthy ?? true,
       health: h ? `${h.state}: ${h.message}` : 'unknown',
+      ...(ownNotes[name] ? { notes: ownNotes[name] } : {}),
       ...(memo ? { lastFetch: { outcome: memo.outcome, reason: memo.reason, retryAfter: new Date(memo.until).toISOString() } } : {}),
     };
   });
@@ -65,6 +70,7 @@ export function explainEntity(tagger: Tagger & Introspection, input: string): Ex
   if (snapshot?.pendingDelete) {
     notes.push(`deleted by ${snapshot.pendingDelete.sources.join(', ')}; stays queryable until ${new Date(snapshot.pendingDelete.removeAfter).toISOString()}`);
   }
+  for (const c of collectors) for (const note of c.notes ?? []) notes.push(`${c.name}: ${note}`);
   for (const c of collectors) {
     if (c.reported) continue;
     if (c.lastFetch) notes.push(`${c.name}: last fetch ${c.lastFetch.outcome === 'error' ? `failed (${c.lastFetch.reason})` : 'found nothing'}; not asked again before ${c.lastFetch.retryAfter}`);

@@ -86,6 +86,7 @@ describe('ContainerdCollector against a fake containerd replaying a recorded ses
     const pending = await waitFor(() => tagger.getEntity(EXITING)?.pendingDelete, 'rec-exit delete');
     expect(pending.sources).toEqual(['containerd']);
     expect(collector.exitOf(EXITING)?.exitCode).toBe(3);
+    expect(collector.explain(EXITING)).toEqual([expect.stringContaining('its task exited with code 3')]);
     expect(tagger.tagSync(EXITING, 'low')).toContain('env:prod'); // still there through the grace
 
     f.replay(f.remaining);

@@ -88,6 +88,13 @@ export class ContainerdCollector implements Collector {
     return this.state;
   }
 
+  explain(entity: EntityId): readonly string[] {
+    const exit = this.exitOf(entity);
+    if (!exit) return [];
+    const when = exit.exitedAt === undefined ? '' : ` at ${new Date(exit.exitedAt).toISOString()}`;
+    return [`its task exited with code ${exit.exitCode}${when} (namespace ${exit.namespace})`];
+  }
+
   /** Follows containerd until the signal aborts; never throws except on abort. */
   async run(ctx: CollectorContext): Promise<void> {
     const backoff = new Backoff(this.options.backoff ?? BackoffPresets.engineReconnect);

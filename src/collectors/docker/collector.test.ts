@@ -206,6 +206,8 @@ describe('DockerCollector: event handling', () => {
     await until(() => h.collector.counters.events === 2);
     await h.collector.whenIdle();
     expect(h.tagger.getEntity(`container_id://${E2E}`)?.pendingDelete).toBeDefined();
+    expect(h.collector.explain(`container_id://${E2E}`)).toEqual(['the container died with exit code 0']);
+    expect(h.collector.explain(`container_id://${'0'.repeat(64)}`)).toEqual([]);
   });
 
   it('a new container is tagged from its start event at once; the inspect then adds env tags', async () => {

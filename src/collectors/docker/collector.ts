@@ -45,6 +45,7 @@ const REFRESH_ACTIONS: ReadonlySet<string> = new Set(['start', 'restart', 'renam
 /** Actions after which the container is gone: dockerd `die`/`destroy`, Podman `remove`. */
 const GONE_ACTIONS: ReadonlySet<string> = new Set(['die', 'destroy', 'remove']);
 const MAX_IMAGE_CACHE = 1_000;
+const MAX_EXIT_CODES = 10_000;
 
 export interface DockerCounters {
   events: number;
@@ -68,6 +69,8 @@ export class DockerCollector implements Collector {
   /** Per-container chain of pending work, so one container's events apply in order. */
   private readonly queues = new Map<string, Promise<void>>();
   private readonly imageNames = new Map<string, string | undefined>();
+  /** Exit codes from `die` events (dockerd `exitCode`, Podman `containerExitCode`), for explain. */
+  private readonly exitCodes = new Map<string, string>();
   private healthState: CollectorHealth;
 
   constructor(private readonly options: DockerCollectorOptions) {
@@ -216,7 +219,11 @@ export class DockerCollector implements Collector {
     const id = event.id;
     if (event.action === 'start' && !this.known.has(id)) this.pushFromEvent(event, ctx);
     if (REFRESH_ACTIONS.has(event.action)) void this.enqueue(id, () => this.refresh(id, ctx), ctx);
-    else if (GONE_ACTIONS.has(event.action)) void this.enqueue(id, () => this.gone(id, ctx), ctx);
+    else if (GONE_ACTIONS.has(event.action)) {
+      const code = event.attributes.exitCode ?? event.attributes.containerExitCode;
+      if (event.action === 'die' && code !== undefined) this.rememberExit(id, code);
+      void this.enqueue(id, () => this.gone(id, ctx), ctx);
+    }
     // create, attach, kill, stop, pause, exec_*, health_status, Podman's init and cleanup: no tag changes.
     else this.counters.ignoredEvents++;
   }
@@ -233,6 +240,18 @@ export class DockerCollector implements Collector {
       ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
     });
     if (info) ctx.sink.push([info]);
+  }
+
+  explain(entity: EntityId): readonly string[] {
+    const code = entity.startsWith(CONTAINER_PREFIX) ? this.exitCodes.get(entity.slice(CONTAINER_PREFIX.length)) : undefined;
+    return code === undefined ? [] : [`the container died with exit code ${code}`];
+  }
+
+  private rememberExit(id: string, code: string): void {
+    this.exitCodes.delete(id);
+    this.exitCodes.set(id, code);
+    // Bounded, oldest first: only recent deaths matter (the store forgets them after the grace).
+    if (this.exitCodes.size > MAX_EXIT_CODES) this.exitCodes.delete(this.exitCodes.keys().next().value as string);
   }
 
   /** Runs `task` after the container's earlier work; never rejects. */

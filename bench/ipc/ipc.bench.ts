@@ -5,10 +5,12 @@
  * - a remote replica's initial sync of 10k entities vs reading the same NDJSON bytes from a bare
  *   server with the same line reader (goal <= 3x the time).
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { IpcClient } from '../../src/ipc/client.js';
 import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
 import { IpcServer } from '../../src/ipc/server.js';
@@ -16,6 +18,7 @@ import { HttpClient } from '../../src/net/http-client.js';
 import { LocalTagger } from '../../src/tagger.js';
 import type { TagInfo } from '../../src/types.js';
 import { round, type BenchFigure, type BenchSuite } from '../harness.js';
+import { SYNC_TOKEN, type SyncServersReady } from './sync-shared.js';
 
 const TOKEN = 'a'.repeat(64);
 
@@ -95,41 +98,26 @@ const tagsRoundTrip: BenchSuite = {
   },
 };
 
+/**
+ * The daemon runs in a child process (sync-servers.ts), as a sidecar's daemon does: its encoding
+ * overlaps the replica's decoding, and each side's CPU is its own.
+ */
 const replicaSync: BenchSuite = {
   name: 'ipc.replica_initial_sync',
   async run() {
-    const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-'));
-    const tagger = new LocalTagger();
-    await tagger.start();
     const N = 10_000;
-    tagger.store.processTagInfo(Array.from({ length: N }, (_, i) => containerInfo(i)));
-    const socket = join(dir, 'ours.sock');
-    const ours = new IpcServer({ tagger, token: TOKEN, socketPath: socket, processMetrics: false });
-    await ours.start();
-    // Capture the exact bytes our server sends, for the bare server to replay.
-    const capture = new IpcClient({ socket, token: TOKEN });
-    const lines: string[] = [];
-    const controller = new AbortController();
-    await capture
-      .stream({ cardinality: 'high' }, (m) => {
-        lines.push(JSON.stringify(m));
-        if (m.type === 'synced') controller.abort();
-      }, { signal: controller.signal })
-      .catch(() => undefined);
-    await capture.close();
-    const ndjson = Buffer.from(`${lines.join('\n')}\n`);
-    const bare = createServer((_req, res) => {
-      res.setHeader('content-type', 'application/x-ndjson');
-      res.end(ndjson);
-    });
-    const bareSocket = join(dir, 'bare.sock');
-    await listen(bare, bareSocket);
+    const child = fork(fileURLToPath(new URL('./sync-servers.js', import.meta.url)), [String(N)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const figures: BenchFigure[] = [];
     try {
+      const ready = await new Promise<SyncServersReady>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as SyncServersReady));
+        child.once('exit', (code) => reject(new Error(`sync server process exited (${code})`)));
+      });
       let best = Infinity;
       let baseline = Infinity;
-      for (let i = 0; i < 5; i++) {
-        const client = new HttpClient(`unix://${bareSocket}`);
+      for (let i = 0; i < 7; i++) {
+        const client = new HttpClient(`unix://${ready.bare}`);
         let count = 0;
         const t0 = process.hrtime.bigint();
         await client.streamLines('/', () => count++);
@@ -137,7 +125,7 @@ const replicaSync: BenchSuite = {
         await client.close();
         if (count !== N + 1) throw new Error(`raw transfer read ${count} lines`);
 
-        const replica = new RemoteTagger({ socket, token: TOKEN });
+        const replica = new RemoteTagger({ socket: ready.ours, token: SYNC_TOKEN });
         const t1 = process.hrtime.bigint();
         await replica.start();
         await replica.ready();
@@ -154,13 +142,12 @@ const replicaSync: BenchSuite = {
         ratio: round(ratio, 2),
         goal: '<= 3x the raw transfer',
         met: ratio <= 3,
-        details: { entities: N, bytes: ndjson.length, rounds: 5 },
+        details: { entities: N, bytes: ready.bytes, rounds: 7, daemon: 'child process' },
       });
     } finally {
-      await ours.stop(100);
-      await tagger.stop();
-      await new Promise<void>((r) => bare.close(() => r()));
-      rmSync(dir, { recursive: true, force: true });
+      child.send('stop');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
     return { figures };
   },

@@ -24,26 +24,37 @@ export class SourceEntry implements SourceTags {
 
   /**
    * Builds an entry from level lists, dropping duplicates (a tag keeps its lowest level), so that
-   * an entity with one source can share this very array as its merged view.
+   * an entity with one source can share this very array as its merged view. `intern` pools the
+   * low, orchestrator and standard strings as they are copied in: one exact-size array is built,
+   * with no intermediate lists (a replica's initial sync builds thousands of these at once).
+   * High-cardinality tags are unique per entity and not pooled.
    */
-  static of(source: string, priority: SourcePriority, levels: SourceTags): SourceEntry {
+  static of(source: string, priority: SourcePriority, levels: SourceTags, intern?: (s: string) => string): SourceEntry {
     const { low, orchestrator, high } = levels;
     const total = low.length + orchestrator.length + high.length;
-    if (total === 0) return new SourceEntry(source, priority, EMPTY, 0, 0, dedupe(levels.standard));
-    let tags = low.concat(orchestrator, high);
+    const standard = levels.standard.length === 0 ? EMPTY : dedupe(copy(levels.standard, intern));
+    if (total === 0) return new SourceEntry(source, priority, EMPTY, 0, 0, standard);
+    let tags = new Array<string>(total);
+    let k = 0;
+    for (const tag of low) tags[k++] = intern ? intern(tag) : tag;
+    for (const tag of orchestrator) tags[k++] = intern ? intern(tag) : tag;
+    for (const tag of high) tags[k++] = tag;
     let lowEnd = low.length;
     let orchestratorEnd = lowEnd + orchestrator.length;
-    if (new Set(tags).size !== total) {
+    if (hasDuplicates(tags)) {
       const seen = new Set<string>();
       const out: string[] = [];
-      for (const [list, level] of [[low, 0], [orchestrator, 1], [high, 2]] as const) {
-        for (const tag of list) if (!seen.has(tag) && seen.add(tag)) out.push(tag);
-        if (level === 0) lowEnd = out.length;
-        if (level === 1) orchestratorEnd = out.length;
+      for (let i = 0; i < tags.length; i++) {
+        const tag = tags[i] as string;
+        if (!seen.has(tag) && seen.add(tag)) out.push(tag);
+        if (i === low.length - 1) lowEnd = out.length;
+        if (i === low.length + orchestrator.length - 1) orchestratorEnd = out.length;
       }
+      if (low.length === 0) lowEnd = 0;
+      if (orchestrator.length === 0) orchestratorEnd = lowEnd;
       tags = out.slice();
     }
-    return new SourceEntry(source, priority, Object.freeze(tags), lowEnd, orchestratorEnd, dedupe(levels.standard));
+    return new SourceEntry(source, priority, Object.freeze(tags), lowEnd, orchestratorEnd, standard);
   }
 
   get low(): readonly string[] {
@@ -188,9 +199,22 @@ export function mergeSources(sources: readonly SourceEntry[]): Merged {
   return new Merged(all.length === 0 ? EMPTY : Object.freeze(all.slice()), lowEnd, orchestratorEnd, standard);
 }
 
+function copy(list: readonly string[], intern: ((s: string) => string) | undefined): readonly string[] {
+  const out = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = intern ? intern(list[i] as string) : (list[i] as string);
+  return Object.freeze(out);
+}
+
+/** Pairwise for short lists (no allocation), a Set for long ones. */
+function hasDuplicates(list: readonly string[]): boolean {
+  if (list.length > 24) return new Set(list).size !== list.length;
+  for (let i = 1; i < list.length; i++) for (let j = 0; j < i; j++) if (list[i] === list[j]) return true;
+  return false;
+}
+
 function dedupe(list: readonly string[]): readonly string[] {
   if (list.length === 0) return EMPTY;
-  return new Set(list).size === list.length ? list : Object.freeze([...new Set(list)]);
+  return hasDuplicates(list) ? Object.freeze([...new Set(list)]) : list;
 }
 
 /**

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
 import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
-import { EMPTY, InternPool } from './intern.js';
+import { InternPool } from './intern.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
 
 export interface TagStoreOptions {
@@ -61,6 +61,7 @@ export class TagStore {
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
   private readonly pool: InternPool | undefined;
+  private readonly internFn: ((tag: string) => string) | undefined;
   readonly counters: StoreCounters = {
     updates: 0,
     unchangedUpdates: 0,
@@ -79,6 +80,8 @@ export class TagStore {
     this.deletionGraceMs = options.deletionGraceMs ?? 5 * 60_000;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 10 * 60_000;
     this.pool = options.intern === false ? undefined : new InternPool();
+    const pool = this.pool;
+    this.internFn = pool ? (tag) => pool.intern(tag) : undefined;
   }
 
   /** Applies a batch of updates; subscribers get one batch of events for it. */
@@ -268,7 +271,7 @@ export class TagStore {
       return;
     }
     this.counters.updates++;
-    const entry = SourceEntry.of(info.source, priority, this.internTags(info));
+    const entry = SourceEntry.of(info.source, priority, info, this.internFn);
     if (previous) {
       record.sources[record.sources.indexOf(previous)] = entry;
     } else {
@@ -299,19 +302,6 @@ export class TagStore {
     }
     record.sources = [];
     record.setMerged(EMPTY_MERGED);
-  }
-
-  private internTags(info: TagInfo): SourceTags {
-    const pool = this.pool;
-    if (!pool) return { low: freeze(info.low), orchestrator: freeze(info.orchestrator), high: freeze(info.high), standard: freeze(info.standard) };
-    // High-cardinality tags (container_id, container_name) are unique per entity: pooling them
-    // would cost a pool entry each and share nothing.
-    return {
-      low: pool.internAll(info.low),
-      orchestrator: pool.internAll(info.orchestrator),
-      high: freeze(info.high),
-      standard: pool.internAll(info.standard),
-    };
   }
 
   private notify(changes: readonly Change[]): void {
@@ -350,9 +340,6 @@ function shortOf(id: EntityId): string {
   return id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
 }
 
-function freeze(list: readonly string[]): readonly string[] {
-  return list.length === 0 ? EMPTY : Object.freeze(list.slice());
-}
 
 /** Why a TagInfo cannot be stored, or undefined when it is well-formed. */
 function invalidReason(info: TagInfo): string | undefined {

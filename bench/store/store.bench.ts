@@ -34,23 +34,36 @@ async function queryHits(): Promise<BenchFigure[]> {
   const order = randomIndexes(1 << 16, N);
   const mask = order.length - 1;
   let sink = 0;
-  const baselineRun = (): number => opsPerSecond((i) => (sink += baselineMap.get(ids[order[i & mask] as number] as string)?.length ?? 0));
+  // Every subject and the baseline are measured in each of 7 interleaved rounds and each kept at
+  // its best: a neighbour's burst, or a JIT state reached late, penalises none more than another.
+  const subjects: Record<string, (i: number) => void> = {
+    baseline: (i) => (sink += baselineMap.get(ids[order[i & mask] as number] as string)?.length ?? 0),
+    low: (i) => (sink += tagger.tagSync(ids[order[i & mask] as number] as string, 'low').length),
+    orchestrator: (i) => (sink += tagger.tagSync(ids[order[i & mask] as number] as string, 'orchestrator').length),
+    high: (i) => (sink += tagger.tagSync(ids[order[i & mask] as number] as string, 'high').length),
+    store: (i) => (sink += tagger.store.lookup(ids[order[i & mask] as number] as string, 'high')?.length ?? 0),
+  };
+  const best: Record<string, number> = {};
+  for (let round_ = 0; round_ < 7; round_++) {
+    for (const [name, fn] of Object.entries(subjects)) best[name] = Math.max(best[name] ?? 0, opsPerSecond(fn));
+  }
+  const baseline = best.baseline ?? NaN;
   const figures: BenchFigure[] = [];
   for (const card of CARDS) {
-    const r = compareRates(() => opsPerSecond((i) => (sink += tagger.tagSync(ids[order[i & mask] as number] as string, card).length)), baselineRun);
+    const rate = best[card] ?? NaN;
     figures.push({
       name: `tagger.tagSync_hit.${card}`,
-      value: Math.round(r.subject),
+      value: Math.round(rate),
       unit: 'queries/s',
-      baseline: { name: 'Map.get of prebuilt frozen arrays', value: Math.round(r.baseline) },
-      ratio: round(r.ratio),
+      baseline: { name: 'Map.get of prebuilt frozen arrays', value: Math.round(baseline) },
+      ratio: round(rate / baseline),
       goal: '>= 0.5x baseline',
-      met: r.ratio >= 0.5,
-      details: { entities: N, tags_per_entity: tagger.store.lookup(ids[0] as string, 'high')?.length ?? 0 },
+      met: rate / baseline >= 0.5,
+      details: { entities: N, tags_per_entity: tagger.store.lookup(ids[0] as string, 'high')?.length ?? 0, rounds: 7 },
     });
   }
-  const store = compareRates(() => opsPerSecond((i) => (sink += tagger.store.lookup(ids[order[i & mask] as number] as string, 'high')?.length ?? 0)), baselineRun);
-  figures.push({ name: 'store.lookup_hit.high', value: Math.round(store.subject), unit: 'queries/s', baseline: { name: 'Map.get of prebuilt frozen arrays', value: Math.round(store.baseline) }, ratio: round(store.ratio) });
+  const storeRate = best.store ?? NaN;
+  figures.push({ name: 'store.lookup_hit.high', value: Math.round(storeRate), unit: 'queries/s', baseline: { name: 'Map.get of prebuilt frozen arrays', value: Math.round(baseline) }, ratio: round(storeRate / baseline) });
   // Allocation check: a hit must allocate nothing.
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < 1_000_000; i++) sink += tagger.tagSync(ids[order[i & mask] as number] as string, 'orchestrator').length;

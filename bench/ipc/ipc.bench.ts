@@ -16,23 +16,10 @@ import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
 import { IpcServer } from '../../src/ipc/server.js';
 import { HttpClient } from '../../src/net/http-client.js';
 import { LocalTagger } from '../../src/tagger.js';
-import type { TagInfo } from '../../src/types.js';
 import { round, type BenchFigure, type BenchSuite } from '../harness.js';
-import { SYNC_TOKEN, type SyncServersReady } from './sync-shared.js';
+import { SYNC_TOKEN, syncBenchEntity, type SyncServersReady } from './sync-shared.js';
 
-const TOKEN = 'a'.repeat(64);
-
-function containerInfo(i: number): TagInfo {
-  const hex = i.toString(16).padStart(64, '0');
-  return {
-    source: 'docker',
-    entity: `container_id://${hex}`,
-    low: ['docker_image:nginx:1.27', 'image_name:nginx', 'image_tag:1.27', 'kube_namespace:default', 'short_image:nginx', `kube_deployment:web-${i % 50}`],
-    orchestrator: [`pod_name:web-${i % 50}-7d9f8c6b5-${(i % 997).toString(36)}`],
-    high: [`container_id:${hex}`, `container_name:web-${i}`],
-    standard: [],
-  };
-}
+const TOKEN = SYNC_TOKEN;
 
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve) => server.listen(path, () => resolve()));
@@ -51,7 +38,7 @@ const tagsRoundTrip: BenchSuite = {
     const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-'));
     const tagger = new LocalTagger();
     await tagger.start();
-    const info = containerInfo(1);
+    const info = syncBenchEntity(1);
     tagger.store.processTagInfo([info]);
     const ours = new IpcServer({ tagger, token: TOKEN, socketPath: join(dir, 'ours.sock'), processMetrics: false });
     await ours.start();

@@ -1,4 +1,4 @@
-/** What the replica-sync bench and its server process share. */
+/** What the IPC benches and the replica-sync server process share. */
 import type { TagInfo } from '../../src/types.js';
 
 export const SYNC_TOKEN = 'a'.repeat(64);

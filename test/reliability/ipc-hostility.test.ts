@@ -215,6 +215,18 @@ describe('IPC hostility', () => {
     const statuses = new Map<number, number>();
     let silentCloses = 0;
     for (const [, target] of transports()) {
+      // One known request per status the fuzzing must reach, checked exactly, before the random ones.
+      const known: Array<{ text: string; authorized: boolean; path: string; status: number }> = [
+        { text: 'GET /healthz HTTP/1.1\r\n\r\n', authorized: false, path: '/healthz', status: 200 },
+        { text: `GET /v1/tags?entity=bogus HTTP/1.1\r\nAuthorization: Bearer ${token}\r\n\r\n`, authorized: true, path: '/v1/tags', status: 400 },
+        { text: 'GET /v1/entities HTTP/1.1\r\n\r\n', authorized: false, path: '/v1/entities', status: 401 },
+        { text: `GET /nope HTTP/1.1\r\nAuthorization: Bearer ${token}\r\n\r\n`, authorized: true, path: '/nope', status: 404 },
+        { text: `DELETE /v1/tags HTTP/1.1\r\nAuthorization: Bearer ${token}\r\n\r\n`, authorized: true, path: '/v1/tags', status: 405 },
+      ];
+      for (const k of known) {
+        const x = await exchange(target, k.text, { halfClose: true, expect: Infinity, timeoutMs: 4_000 });
+        expect(checkReply(x, { authorized: k.authorized, path: k.path, head: false })).toEqual([k.status]);
+      }
       await fc.assert(
         fc.asyncProperty(requestArb, async (r) => {
           const req = build(r);

@@ -64,14 +64,15 @@ export function parseImageRef(input: string): ImageRef | undefined {
 
 /**
  * Adds `docker_image`, `image_name`, `short_image` and `image_tag` (low). An untagged reference
- * gets `image_tag:latest`, as Docker itself resolves it; a digest-pinned one without a tag gets
- * no image_tag, since no tag was ever chosen. Returns false (adding nothing) for an image ID.
+ * gets `image_tag:latest`, as Docker and Kubernetes resolve it; a digest-pinned one without a tag
+ * gets no image_tag, since no tag was ever chosen. Returns false (adding nothing) for an image ID.
+ * `dockerImage: false` leaves out `docker_image` (the kubelet's tags have none).
  */
-export function addImageTags(list: TagList, ref: string | undefined | null): boolean {
+export function addImageTags(list: TagList, ref: string | undefined | null, options: { dockerImage?: boolean } = {}): boolean {
   if (!ref) return false;
   const parsed = parseImageRef(ref);
   if (!parsed) return false;
-  list.addLow(Runtime.dockerImage, parsed.raw);
+  if (options.dockerImage !== false) list.addLow(Runtime.dockerImage, parsed.raw);
   list.addLow(Runtime.imageName, parsed.name);
   list.addLow(Runtime.shortImage, parsed.shortName);
   list.addLow(Runtime.imageTag, parsed.tag ?? (parsed.digest ? undefined : 'latest'));

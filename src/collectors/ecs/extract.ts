@@ -8,6 +8,7 @@ import { Ecs } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { EcsIntrospectionMetadata, EcsIntrospectionTask, EcsTaskMetadata } from './types.js';
+import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
 
 export const ECS_SOURCE = 'ecs';
 
@@ -149,22 +150,9 @@ export function ecsTagInfos(task: EcsTask, options: EcsExtractOptions): TagInfo[
   return infos;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 function str(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-function arrayOf(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function stringEntries(value: unknown): Array<[string, string]> {
-  if (!isRecord(value)) return [];
-  return Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string');
 }
 
 /** Drops undefined fields, so optional properties are absent rather than undefined. */

@@ -13,8 +13,9 @@ import { applyRules, compileRules, type CompiledRules, type RuleMap } from '../.
 import { Kube, Runtime, Standard } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
-import { parseImageRef } from '../image-ref.js';
+import { addImageTags } from '../image-ref.js';
 import type { KubePod } from './types.js';
+import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
 
 export const KUBELET_SOURCE = 'kubelet';
 
@@ -141,7 +142,7 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
       tags.addLow(Kube.containerName, name);
       tags.addHigh(Runtime.containerId, entity.slice(CONTAINER_PREFIX.length));
       if (name !== undefined && podName !== undefined) tags.addHigh(Runtime.displayContainerName, `${name}_${podName}`);
-      addImageTags(tags, str(containerSpec?.image) ?? str(cs.image));
+      addImageTags(tags, str(containerSpec?.image) ?? str(cs.image), { dockerImage: false });
       if (name !== undefined) {
         for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addLow(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
         const key = `${AD_PREFIX}${name}.tags`;
@@ -250,15 +251,6 @@ export function cronJobOfJob(name: string): string | undefined {
   return DIGITS.test(name.slice(dash + 1)) ? name.slice(0, dash) : undefined;
 }
 
-function addImageTags(tags: TagList, image: string | undefined): void {
-  const ref = image === undefined ? undefined : parseImageRef(image);
-  if (!ref) return;
-  tags.addLow(Runtime.imageName, ref.name);
-  tags.addLow(Runtime.shortImage, ref.shortName);
-  // Kubernetes pulls `:latest` for an untagged, undigested reference.
-  tags.addLow(Runtime.imageTag, ref.tag ?? (ref.digest ? undefined : 'latest'));
-}
-
 /** `{"team": "a", "+req": ["x", "y"]}`: string or list values; a `+` name is high cardinality. */
 function addJsonTags(tags: TagList, key: string, json: string | undefined, problems: string[]): void {
   if (json === undefined) return;
@@ -281,24 +273,6 @@ function addJsonTags(tags: TagList, key: string, json: string | undefined, probl
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function arrayOf(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function stringEntries(value: unknown): Array<[string, string]> {
-  if (!isRecord(value)) return [];
-  const out: Array<[string, string]> = [];
-  for (const key in value) {
-    const v = value[key];
-    if (typeof v === 'string') out.push([key, v]);
-  }
-  return out;
 }

@@ -8,6 +8,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { LocalTagger } from '../../src/tagger.js';
+import { until as waitUntil } from '../../src/test-support/wait.js';
 
 export const REQUIRED = process.env.TAGGER_REQUIRE_ENGINES === '1';
 export const RUN_LABEL = 'tagger.reliability.run';
@@ -157,13 +158,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
+export const until = (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> => waitUntil(check, timeoutMs, what, 20);
 
 /** Nearest-rank percentile of unsorted samples. */
 export function percentile(samples: readonly number[], p: number): number {

@@ -28,6 +28,7 @@ import { kubeletExtractOptions } from '../../src/collectors/kubelet/extract.js';
 import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../src/collectors/kubelet/test-support/fake-kubelet.js';
 import { LocalTagger } from '../../src/tagger.js';
 import { FaultServer, type Fault } from './support/fault-server.js';
+import { until } from '../../src/test-support/wait.js';
 
 const kubeletData = (name: string): string => readFileSync(new URL(`../../src/collectors/kubelet/testdata/${name}`, import.meta.url), 'utf8');
 const ecsData = (name: string): string => readFileSync(new URL(`../../src/collectors/ecs/testdata/${name}`, import.meta.url), 'utf8');
@@ -52,13 +53,7 @@ afterAll(() => {
   console.log(`[reliability:kubelet-ecs] ${JSON.stringify(figures)}`);
 });
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
+const waitFor = (condition: () => boolean, timeoutMs: number, what: string): Promise<void> => until(condition, timeoutMs, what);
 
 // ---------------------------------------------------------------------------------------------
 // Kubelet

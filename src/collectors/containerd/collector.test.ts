@@ -8,6 +8,7 @@ import type { CollectorContext } from '../collector.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
 import { FakeContainerd, loadRecording, toWireContainer, type Recording } from './test-support/fake-containerd.js';
+import { waitForValue } from '../../test-support/wait.js';
 
 const GRACE = 60_000;
 const FAST = { initialMs: 20, maxMs: 100 };
@@ -16,15 +17,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = <T,>(check: () => T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> => waitForValue(check, what, timeoutMs);
 
 async function fake(recording: Recording = loadRecording('ctr-session-1.6.json'), start = true): Promise<FakeContainerd> {
   const f = new FakeContainerd(recording);

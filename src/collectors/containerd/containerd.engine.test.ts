@@ -10,6 +10,7 @@ import { compileRules } from '../../rules.js';
 import { LocalTagger } from '../../tagger.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
+import { waitForValue } from '../../test-support/wait.js';
 
 const run = promisify(execFile);
 const SOCKET = process.env.TAGGER_TEST_CONTAINERD_SOCKET;
@@ -51,15 +52,7 @@ async function runningTasks(): Promise<string[]> {
     .sort();
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = <T,>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> => waitForValue(check, what, timeoutMs, 20);
 
 describe.skipIf(!SOCKET)('containerd collector against real containerd', () => {
   let tagger: LocalTagger;

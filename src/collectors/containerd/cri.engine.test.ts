@@ -18,6 +18,7 @@ import type { Collector, FetchResult } from '../collector.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
 import { CriClient, type PodSandboxConfig } from './test-support/cri-client.js';
+import { waitForValue } from '../../test-support/wait.js';
 
 const SOCKET = process.env.TAGGER_TEST_CONTAINERD_SOCKET;
 const IMAGE = process.env.TAGGER_TEST_CONTAINERD_IMAGE ?? 'docker.io/local/busybox:latest';
@@ -70,15 +71,7 @@ function watchStore(store: TagStore): { added: Map<EntityId, number>; deleted: M
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const waitFor = <T,>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> => waitForValue(check, what, timeoutMs);
 
 describe.skipIf(!SOCKET)('containerd collector and a CRI pod (real containerd)', { timeout: 25_000 }, () => {
   const socket = SOCKET as string;

@@ -9,6 +9,7 @@ import { collectorsFromConfig } from '../registry.js';
 import { DockerClient } from './client.js';
 import { DockerCollector, formatSince, type DockerCollectorOptions } from './collector.js';
 import { FakeDocker } from './test-support/fake-docker.js';
+import { until as waitUntil } from '../../test-support/wait.js';
 
 const TESTDATA = new URL('./testdata/', import.meta.url);
 const text = (name: string): string => readFileSync(new URL(name, TESTDATA), 'utf8');
@@ -60,13 +61,7 @@ async function harness(options: { template?: string; start?: boolean; collector?
   return { fake, collector, tagger, clock, replay };
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (check: () => boolean, timeoutMs = 5_000): Promise<void> => waitUntil(check, timeoutMs);
 
 describe('DockerCollector: initial sync', () => {
   it('lists, inspects and tags running containers, then marks synced and healthy', async () => {

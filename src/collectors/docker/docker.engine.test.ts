@@ -12,6 +12,7 @@ import { compileRules } from '../../rules.js';
 import { LocalTagger } from '../../tagger.js';
 import { DockerClient } from './client.js';
 import { DockerCollector } from './collector.js';
+import { until as waitUntil } from '../../test-support/wait.js';
 
 const run = promisify(execFile);
 const REQUIRED = process.env.TAGGER_REQUIRE_ENGINES === '1';
@@ -187,10 +188,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => waitUntil(check, timeoutMs, 'condition', 20);

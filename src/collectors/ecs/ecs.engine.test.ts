@@ -15,6 +15,7 @@ import { DockerCollector } from '../docker/collector.js';
 import { EcsClient } from './client.js';
 import { EcsCollector } from './collector.js';
 import { FakeEcsEndpoint } from './test-support/fake-ecs.js';
+import { until as waitUntil } from '../../test-support/wait.js';
 
 const run = promisify(execFile);
 const HOST = process.env.TAGGER_TEST_DOCKER_HOST;
@@ -24,13 +25,7 @@ const GRACE_MS = 1_000;
 const RUN_LABEL = `tagger.test.run=ecs-${randomBytes(4).toString('hex')}`;
 const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/prod-cluster/5e4a1b2c3d4e4f5a8b9c0d1e2f3a4b5c';
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => waitUntil(check, timeoutMs, 'condition', 25);
 
 if (!HOST && REQUIRED) {
   describe('ECS beside real dockerd', () => {

@@ -7,6 +7,7 @@ import { ManualClock } from '../../clock.js';
 import { LocalTagger } from '../../tagger.js';
 import type { TagInfo } from '../../types.js';
 import { IpcServer, type IpcServerOptions } from '../server.js';
+import { until } from '../../test-support/wait.js';
 
 export const TOKEN = 'f'.repeat(64);
 export const C1 = 'container_id://' + '1'.repeat(64);
@@ -77,10 +78,4 @@ export function rawRequest(socketPath: string, path: string, options: { method?:
   });
 }
 
-export async function waitFor(check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export const waitFor = (check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> => until(check, timeoutMs, what);

@@ -78,6 +78,8 @@ interface CollectorRun {
   state: CollectorState;
   detectMessage: string;
   synced: boolean;
+  /** Made once the collector runs; its loops and every fetch share it (no logger child per fetch). */
+  ctx?: CollectorContext;
 }
 
 export class LocalTagger extends StoreBackedTagger implements Tagger {
@@ -292,7 +294,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
       }
       let pending = this.inflight.get(key);
       if (!pending) {
-        pending = this.fetchOne(run.collector, id, key).finally(() => this.inflight.delete(key));
+        pending = this.fetchOne(run, id, key).finally(() => this.inflight.delete(key));
         this.inflight.set(key, pending);
         this.track(pending);
       }
@@ -301,7 +303,8 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     await Promise.all(waits);
   }
 
-  private async fetchOne(collector: Collector, id: EntityId, key: string): Promise<void> {
+  private async fetchOne(run: CollectorRun, id: EntityId, key: string): Promise<void> {
+    const { collector } = run;
     const timeoutMs = this.options.fetchTimeoutMs ?? 2_000;
     // Not AbortSignal.any([..., AbortSignal.timeout()]): on Node 20 a timeout signal that is only a
     // source of any() is weakly held, so after a GC it never fires and the fetch outlives its
@@ -316,7 +319,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     try {
       const fetch = collector.fetch;
       if (!fetch) return;
-      const result = await withDeadline(fetch.call(collector, id, this.context(collector), signal), timeoutMs, signal);
+      const result = await withDeadline(fetch.call(collector, id, run.ctx ?? this.context(run), signal), timeoutMs, signal);
       if (result.found) {
         // A miss result never overwrites what a source already reported.
         this.store.processTagInfo(result.infos.filter((info) => info.deleteEntity || !this.store.hasSource(info.entity, info.source)));
@@ -349,7 +352,8 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     }
   }
 
-  private context(collector: Collector, run?: CollectorRun): CollectorContext {
+  private context(run: CollectorRun): CollectorContext {
+    const { collector } = run;
     const sink: TagSink = { push: (infos) => this.store.processTagInfo(infos) };
     return {
       sink,
@@ -359,7 +363,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
       knows: (entity, source) => (source ? this.store.hasSource(entity, source) : this.store.has(entity)),
       requestFetch: (entity) => this.fetchInBackground(entity),
       markSynced: () => {
-        if (run && !run.synced) {
+        if (!run.synced) {
           run.synced = true;
           this.checkReady();
         }
@@ -396,7 +400,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     run.synced = false;
     run.state = 'running';
     log.info({}, 'collector started');
-    const ctx = this.context(collector, run);
+    const ctx = (run.ctx = this.context(run));
     const tasks: Array<Promise<void>> = [];
     if (collector.run) tasks.push(this.superviseStream(collector, ctx, log));
     if (collector.pull) tasks.push(this.pullLoop(collector, ctx, log));

@@ -21,8 +21,40 @@ export interface QueryOptions {
 
 export const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
+export type QueryResult = 'hit' | 'miss' | 'fetched' | 'empty';
+
+export interface TaggerCounters {
+  /** `${cardinality}:${result}` -> count */
+  readonly queries: Map<string, number>;
+  /** `${collector}:${outcome}` (found, not_found, error, skipped_cached) -> count */
+  readonly fetches: Map<string, number>;
+  /** collector -> count of errors its loop caught */
+  readonly collectorErrors: Map<string, number>;
+}
+
 export abstract class StoreBackedTagger {
   abstract readonly store: TagStore;
+  readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
+  // Hits are counted in plain fields: the query hot path only increments (no key string, no Map).
+  private hitsLow = 0;
+  private hitsOrchestrator = 0;
+  private hitsHigh = 0;
+
+  /** The counters, with the hit fields folded into `queries` (for scrapes). */
+  flushCounters(): TaggerCounters {
+    bump(this.counters.queries, 'low:hit', this.hitsLow);
+    bump(this.counters.queries, 'orchestrator:hit', this.hitsOrchestrator);
+    bump(this.counters.queries, 'high:hit', this.hitsHigh);
+    this.hitsLow = this.hitsOrchestrator = this.hitsHigh = 0;
+    return this.counters;
+  }
+
+  protected countQuery(card: Cardinality, result: QueryResult): void {
+    if (result !== 'hit') bump(this.counters.queries, `${card}:${result}`);
+    else if (card === 'low') this.hitsLow++;
+    else if (card === 'orchestrator') this.hitsOrchestrator++;
+    else this.hitsHigh++;
+  }
 
   standard(entity: string): readonly string[] {
     const id = this.canonical(entity);

@@ -65,6 +65,8 @@ describe('LocalTagger', () => {
     expect(tagger.tagSync(`docker://${'1'.repeat(64)}`, 'high')).toEqual(['image_name:nginx', 'container_name:web']);
     expect(tagger.tagSync('1'.repeat(12), 'orch')).toEqual(['image_name:nginx']);
     expect(tagger.tagSync(C2, 'low')).toEqual([]);
+    // Hits are counted in plain fields on the hot path and folded into `queries` at a scrape.
+    expect(tagger.flushCounters().queries.get('low:miss')).toBe(1);
     expect(() => tagger.tagSync('bogus', 'low')).toThrow(/invalid entity/);
     expect(() => tagger.tagSync(C1, 'medium' as 'low')).toThrow(/invalid cardinality/);
     // `none` is a level that holds no tags (the Agent's NoneCardinality); the entity is still checked.

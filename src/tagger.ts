@@ -12,10 +12,10 @@ import { silentLogger, type Logger } from './logger.js';
 import { Backoff, BackoffPresets, sleep } from './net/backoff.js';
 import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
 import { TagStore } from './store/tag-store.js';
-import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from './store-tagger.js';
+import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions, type QueryResult, type TaggerCounters } from './store-tagger.js';
 import type { Cardinality, EntityId, EntitySnapshot, TagInfo } from './types.js';
 
-export type { CardinalityInput, QueryOptions } from './store-tagger.js';
+export type { CardinalityInput, QueryOptions, QueryResult, TaggerCounters } from './store-tagger.js';
 
 export interface LocalTaggerOptions {
   readonly collectors?: readonly Collector[];
@@ -45,6 +45,8 @@ export interface Tagger {
   health(): TaggerHealth;
   readonly store: TagStore;
   readonly counters: TaggerCounters;
+  /** The counters with every query counted so far (hits are kept apart on the hot path). */
+  flushCounters(): TaggerCounters;
 }
 
 export interface TaggerHealth {
@@ -53,17 +55,6 @@ export interface TaggerHealth {
 }
 
 export type CollectorState = 'detecting' | 'running' | 'stopped';
-export type QueryResult = 'hit' | 'miss' | 'fetched' | 'empty';
-
-export interface TaggerCounters {
-  /** `${cardinality}:${result}` -> count */
-  readonly queries: Map<string, number>;
-  /** `${collector}:${outcome}` (found, not_found, error, skipped_cached) -> count */
-  readonly fetches: Map<string, number>;
-  /** collector -> count of errors its loop caught */
-  readonly collectorErrors: Map<string, number>;
-}
-
 /** Why the last fetch of (collector, entity) found nothing, for `explain`. */
 export interface FetchMemo {
   readonly until: number;
@@ -84,7 +75,6 @@ interface CollectorRun {
 
 export class LocalTagger extends StoreBackedTagger implements Tagger {
   readonly store: TagStore;
-  readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runs: CollectorRun[];
@@ -98,10 +88,6 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
   private started = false;
   private readyResolve: (() => void) | undefined;
   private readonly readyPromise: Promise<void>;
-  // Per-cardinality hit counters, kept as plain fields: the hot path only increments.
-  private hitsLow = 0;
-  private hitsOrchestrator = 0;
-  private hitsHigh = 0;
   /** Collectors with a fetch(): when none, the hot path skips the fetch check entirely. */
   private readonly fetcherCount: number;
 
@@ -180,9 +166,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     const fast = this.store.lookup(entity, card);
     // The hot path: a hit on a canonical ID with no fetcher pending returns the cached array.
     if (fast !== undefined && options === undefined && this.fetcherCount === 0) {
-      if (card === 'low') this.hitsLow++;
-      else if (card === 'orchestrator') this.hitsOrchestrator++;
-      else this.hitsHigh++;
+      this.countQuery(card, 'hit');
       return fast;
     }
     if (fast !== undefined) {
@@ -238,24 +222,10 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     return { healthy, collectors };
   }
 
-  /** Folds the per-cardinality hit fields into the counters map (for scrapes). */
-  flushCounters(): TaggerCounters {
-    bump(this.counters.queries, 'low:hit', this.hitsLow);
-    bump(this.counters.queries, 'orchestrator:hit', this.hitsOrchestrator);
-    bump(this.counters.queries, 'high:hit', this.hitsHigh);
-    this.hitsLow = this.hitsOrchestrator = this.hitsHigh = 0;
-    return this.counters;
-  }
-
   // ---- internals ----
 
   private answer(tags: readonly string[] | undefined, card: Cardinality, result: QueryResult, options: QueryOptions | undefined): readonly string[] {
-    if (result === 'hit') {
-      if (card === 'low') this.hitsLow++;
-      else if (card === 'orchestrator') this.hitsOrchestrator++;
-      else this.hitsHigh++;
-    }
-    else bump(this.counters.queries, `${card}:${result}`);
+    this.countQuery(card, result);
     return this.withGlobal(tags, card, options);
   }
 

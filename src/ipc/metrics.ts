@@ -22,7 +22,7 @@ export function newServerStats(): ServerStats {
 export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   const registers = [registry];
-  const counters = (): TaggerCounters => (tagger as { flushCounters?: () => TaggerCounters }).flushCounters?.() ?? tagger.counters;
+  const counters = (): TaggerCounters => tagger.flushCounters();
 
   new Gauge({
     name: 'tagger_entities',

@@ -38,6 +38,13 @@ describe('RemoteTagger', () => {
     expect(await r.tag('111111111111', 'orchestrator')).toEqual(['image_name:nginx', 'kube_namespace:default', 'pod_name:web-0']);
     expect(r.list().map((e) => e.id).sort()).toEqual([C1, POD]);
     expect(r.health().healthy).toBe(true);
+    // Queries are counted as on the daemon: hits in plain fields, folded in at a scrape.
+    expect(r.tagSync(`container_id://${'9'.repeat(64)}`, 'low')).toEqual([]);
+    const queries = r.flushCounters().queries;
+    expect(queries.get('low:hit')).toBe(1);
+    expect(queries.get('orchestrator:hit')).toBe(2);
+    expect(queries.get('high:hit')).toBe(1);
+    expect(queries.get('low:miss')).toBe(1);
   });
 
   it('follows live adds, changes and deletes', async () => {

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../net/backoff.js';
 import { TagStore } from '../store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from '../store-tagger.js';
-import type { Tagger, TaggerCounters, TaggerHealth } from '../tagger.js';
+import type { Tagger, TaggerHealth } from '../tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from './client.js';
 import type { StreamMessage } from './protocol.js';
@@ -41,7 +41,6 @@ export interface RemoteTaggerOptions {
 
 export class RemoteTagger extends StoreBackedTagger implements Tagger {
   readonly store: TagStore;
-  readonly counters: TaggerCounters = { queries: new Map(), fetches: new Map(), collectorErrors: new Map() };
   private readonly client: IpcClient;
   private readonly logger: Logger;
   private readonly options: RemoteTaggerOptions;
@@ -100,7 +99,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     if (card === undefined) return this.noneCardinality(entity);
     const fast = this.store.lookup(entity, card);
     const found = fast ?? this.lookupCanonical(entity, card);
-    bump(this.counters.queries, `${card}:${found === undefined ? 'miss' : 'hit'}`);
+    this.countQuery(card, found === undefined ? 'miss' : 'hit');
     return this.withGlobal(found, card, options);
   }
 

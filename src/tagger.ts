@@ -9,7 +9,7 @@ import type { Collector, CollectorContext, CollectorHealth, TagSink } from './co
 import { GLOBAL_ENTITY_ID, entityKindOf } from './entity.js';
 import { AbortedError, TimeoutError, causeMessage } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { Backoff, BackoffPresets, sleep } from './net/backoff.js';
+import { Backoff, BackoffPresets, reconnectForever, sleep } from './net/backoff.js';
 import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
 import { TagStore } from './store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions, type QueryResult, type TaggerCounters } from './store-tagger.js';
@@ -379,18 +379,22 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
   }
 
   private async superviseStream(collector: Collector, ctx: CollectorContext, log: Logger): Promise<void> {
-    const backoff = new Backoff(BackoffPresets.engineReconnect);
-    while (!ctx.signal.aborted) {
-      try {
+    // A streamer handles its own reconnects; this only restarts one whose run() gave up or threw.
+    await reconnectForever(
+      async (opened) => {
         await collector.run?.(ctx);
-        backoff.reset();
-      } catch (error) {
-        if (ctx.signal.aborted) return;
-        bump(this.counters.collectorErrors, collector.name);
-        log.error({ error: causeMessage(error) }, 'collector stream failed; restarting');
-      }
-      if (!(await sleepUnlessAborted(backoff.next(), ctx.signal))) return;
-    }
+        opened();
+      },
+      {
+        ...BackoffPresets.engineReconnect,
+        signal: ctx.signal,
+        onEnd: (error) => {
+          if (error === undefined) return;
+          bump(this.counters.collectorErrors, collector.name);
+          log.error({ error: causeMessage(error) }, 'collector stream failed; restarting');
+        },
+      },
+    );
   }
 
   private async pullLoop(collector: Collector, ctx: CollectorContext, log: Logger): Promise<void> {

@@ -11,7 +11,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../net/backoff.js';
+import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/backoff.js';
 import { TagStore } from '../store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from '../store-tagger.js';
 import type { Tagger, TaggerHealth } from '../tagger.js';
@@ -118,26 +118,17 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   // ---- the stream loop ----
 
   private async follow(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff(this.options.backoff ?? BackoffPresets.remoteStream);
-    while (!signal.aborted) {
-      try {
-        await this.followOnce(signal, () => backoff.reset());
-        this.lastError = 'the daemon ended the stream';
-      } catch (error) {
-        if (signal.aborted) break;
-        this.lastError = causeMessage(error);
-        bump(this.counters.collectorErrors, REMOTE_SOURCE);
-      }
-      this.connected = false;
-      if (signal.aborted) break;
-      const delay = backoff.next();
-      this.logger.warn({ error: this.lastError, retryInMs: delay }, 'remote stream lost; serving the last replica meanwhile');
-      try {
-        await sleep(delay, signal);
-      } catch {
-        break;
-      }
-    }
+    await reconnectForever((opened) => this.followOnce(signal, opened), {
+      ...(this.options.backoff ?? BackoffPresets.remoteStream),
+      signal,
+      onEnd: (error, delay) => {
+        this.lastError = error === undefined ? 'the daemon ended the stream' : causeMessage(error);
+        if (error !== undefined) bump(this.counters.collectorErrors, REMOTE_SOURCE);
+        this.connected = false;
+        this.logger.warn({ error: this.lastError, retryInMs: delay }, 'remote stream lost; serving the last replica meanwhile');
+      },
+    });
+    this.connected = false;
   }
 
   /** One connection: stage the snapshot, reconcile at `synced`, then apply live events. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { PermanentError, isTaggerError } from '../errors.js';
-import { Backoff, retry, sleep } from './backoff.js';
+import { Backoff, reconnectForever, retry, sleep } from './backoff.js';
 
 describe('Backoff', () => {
   it('doubles from the initial delay up to the cap, with bounded jitter', () => {
@@ -67,5 +67,51 @@ describe('retry', () => {
     const error = await p.catch((e: unknown) => e);
     expect(isTaggerError(error, 'TAGGER_ABORTED')).toBe(true);
     await expect(sleep(1, controller.signal)).rejects.toThrow('aborted');
+  });
+});
+
+describe('reconnectForever', () => {
+  it('restarts ended sessions after growing delays, from the first again once one opened', async () => {
+    const ends: Array<[string, number]> = [];
+    let n = 0;
+    await reconnectForever(
+      async (opened) => {
+        n++;
+        if (n === 3) opened();
+        if (n === 4) return; // a clean end
+        throw new Error(`session ${n}`);
+      },
+      {
+        initialMs: 10,
+        maxMs: 100,
+        jitter: 0,
+        signal: new AbortController().signal,
+        sleep: async () => undefined,
+        onEnd: (error, delay) => {
+          ends.push([error === undefined ? 'ended' : (error as Error).message, delay]);
+          return n < 5;
+        },
+      },
+    );
+    expect(ends).toEqual([
+      ['session 1', 10],
+      ['session 2', 20],
+      ['session 3', 10],
+      ['ended', 20],
+      ['session 5', 40],
+    ]);
+  });
+
+  it('stops when the signal aborts, without reporting that end', async () => {
+    const controller = new AbortController();
+    let ends = 0;
+    await reconnectForever(
+      async () => {
+        controller.abort();
+        throw new Error('down');
+      },
+      { initialMs: 10, maxMs: 10, signal: controller.signal, onEnd: () => void ends++ },
+    );
+    expect(ends).toBe(0);
   });
 });

@@ -84,6 +84,43 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
   }
 }
 
+export interface ReconnectOptions extends BackoffOptions {
+  readonly signal: AbortSignal;
+  /**
+   * Called when a session ends, with its error (undefined when it returned) and the delay before
+   * the next one. Returning false stops the loop.
+   */
+  readonly onEnd?: (error: unknown, delayMs: number) => boolean | void;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Runs `session` until the signal aborts, starting it again after each end (a return or a throw)
+ * once a backoff delay has passed. A session calls `opened()` when it is established (a stream's
+ * headers came): the delays then start again from the first, so a long-lived connection that drops
+ * is retried at once, and a source that keeps refusing is asked less and less often.
+ */
+export async function reconnectForever(session: (opened: () => void) => Promise<void>, options: ReconnectOptions): Promise<void> {
+  const backoff = new Backoff(options);
+  const wait = options.sleep ?? sleep;
+  while (!options.signal.aborted) {
+    let error: unknown;
+    try {
+      await session(() => backoff.reset());
+    } catch (caught) {
+      error = caught;
+    }
+    if (options.signal.aborted) return;
+    const delay = backoff.next();
+    if (options.onEnd?.(error, delay) === false) return;
+    try {
+      await wait(delay, options.signal);
+    } catch {
+      return;
+    }
+  }
+}
+
 /** Resolves after `ms`, or rejects with AbortedError when the signal aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(new AbortedError('sleep'));

@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { CONTAINER_PREFIX, containerEntityId } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
-import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../../net/backoff.js';
+import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
 import type { CompiledRules } from '../../rules.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
@@ -97,29 +97,29 @@ export class ContainerdCollector implements Collector {
 
   /** Follows containerd until the signal aborts; never throws except on abort. */
   async run(ctx: CollectorContext): Promise<void> {
-    const backoff = new Backoff(this.options.backoff ?? BackoffPresets.engineReconnect);
-    while (!ctx.signal.aborted && !this.closed) {
-      let synced = false;
-      try {
-        await this.session(ctx, () => {
+    let synced = false;
+    await reconnectForever(
+      (onOpen) => {
+        synced = false;
+        return this.session(ctx, () => {
           synced = true;
-          backoff.reset();
+          onOpen();
         });
-      } catch (error) {
-        if (ctx.signal.aborted) return;
-        this.counters.streamErrors++;
-        const delay = backoff.next();
-        this.state = { healthy: false, message: `containerd at ${this.api.target}: ${causeMessage(error)}; retrying in ${delay} ms` };
-        ctx.logger.warn({ error: causeMessage(error), delayMs: delay, wasSynced: synced }, 'containerd session ended; resubscribing');
-        // Readiness must not wait on an engine that is not there.
-        ctx.markSynced();
-        try {
-          await sleep(delay, ctx.signal);
-        } catch {
-          return;
-        }
-      }
-    }
+      },
+      {
+        ...(this.options.backoff ?? BackoffPresets.engineReconnect),
+        signal: ctx.signal,
+        onEnd: (error, delay) => {
+          if (this.closed) return false;
+          this.counters.streamErrors++;
+          this.state = { healthy: false, message: `containerd at ${this.api.target}: ${causeMessage(error)}; retrying in ${delay} ms` };
+          ctx.logger.warn({ error: causeMessage(error), delayMs: delay, wasSynced: synced }, 'containerd session ended; resubscribing');
+          // Readiness must not wait on an engine that is not there.
+          ctx.markSynced();
+          return true;
+        },
+      },
+    );
   }
 
   /** A cache miss: the container looked up in every watched namespace. */

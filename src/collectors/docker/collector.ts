@@ -10,7 +10,7 @@
 import type { CompiledRules } from '../../rules.js';
 import { CONTAINER_PREFIX } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
-import { Backoff, BackoffPresets, sleep, type BackoffOptions } from '../../net/backoff.js';
+import { BackoffPresets, reconnectForever, sleep, type BackoffOptions } from '../../net/backoff.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
@@ -91,31 +91,32 @@ export class DockerCollector implements Collector {
 
   /** Follows the daemon until ctx.signal aborts; reconnects and resyncs on its own. */
   async run(ctx: CollectorContext): Promise<void> {
-    const backoff = new Backoff(this.options.backoff ?? BackoffPresets.engineReconnect);
-    while (!ctx.signal.aborted) {
-      let opened = false;
-      try {
-        await this.session(ctx, () => {
+    let opened = false;
+    await reconnectForever(
+      (onOpen) => {
+        opened = false;
+        return this.session(ctx, () => {
           opened = true;
-          backoff.reset();
+          onOpen();
         });
-        if (ctx.signal.aborted) break;
-        this.healthState = { healthy: false, message: `event stream from ${this.client.display} ended; reconnecting` };
-        ctx.logger.warn({ daemon: this.client.display }, 'docker event stream ended; reconnecting');
-      } catch (error) {
-        if (ctx.signal.aborted) break;
-        const reason = causeMessage(error);
-        this.healthState = { healthy: false, message: `${opened ? 'lost' : 'cannot reach'} ${this.client.display}: ${reason}` };
-        ctx.logger.warn({ daemon: this.client.display, error: reason }, 'docker session failed; will reconnect');
-        // Readiness does not wait for a daemon that may never come (health reports it instead).
-        ctx.markSynced();
-      }
-      try {
-        await sleep(backoff.next(), ctx.signal);
-      } catch {
-        break;
-      }
-    }
+      },
+      {
+        ...(this.options.backoff ?? BackoffPresets.engineReconnect),
+        signal: ctx.signal,
+        onEnd: (error) => {
+          if (error === undefined) {
+            this.healthState = { healthy: false, message: `event stream from ${this.client.display} ended; reconnecting` };
+            ctx.logger.warn({ daemon: this.client.display }, 'docker event stream ended; reconnecting');
+            return;
+          }
+          const reason = causeMessage(error);
+          this.healthState = { healthy: false, message: `${opened ? 'lost' : 'cannot reach'} ${this.client.display}: ${reason}` };
+          ctx.logger.warn({ daemon: this.client.display, error: reason }, 'docker session failed; will reconnect');
+          // Readiness does not wait for a daemon that may never come (health reports it instead).
+          ctx.markSynced();
+        },
+      },
+    );
   }
 
   /** Inspects one container on a cache miss. A stopped container's tags come with their delete. */

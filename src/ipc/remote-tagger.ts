@@ -131,17 +131,26 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     this.connected = false;
   }
 
-  /** One connection: stage the snapshot, reconcile at `synced`, then apply live events. */
+  /**
+   * One connection: reconcile the snapshot at `synced`, then apply live events. A resync stages its
+   * snapshot aside, so queries keep the last replica until the new one is whole. The very first
+   * snapshot goes straight into the (empty) store instead: there is nothing to keep, tag() waits for
+   * `synced` anyway, and each entity is stored while its line is still young garbage, not held in a
+   * staging map until the end (that map made the first sync pay for old-generation GC).
+   */
   private async followOnce(signal: AbortSignal, onSynced: () => void): Promise<void> {
-    let staged: Map<EntityId, EventEntity> | undefined = new Map();
+    const direct = !this.isReady && this.store.size === 0;
+    let staged: Map<EntityId, EventEntity> | undefined = direct ? undefined : new Map();
+    let syncing = true;
     const onMessage = (message: StreamMessage): void => {
       switch (message.type) {
         case 'heartbeat':
           return;
         case 'synced':
-          if (staged) {
-            this.reconcile(staged);
+          if (syncing) {
+            if (staged) this.reconcile(staged);
             staged = undefined;
+            syncing = false;
             this.connected = true;
             this.syncs++;
             onSynced();

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTaggerError } from '../errors.js';
-import type { EntityEvent } from '../types.js';
+import { TagStore } from '../store/tag-store.js';
+import type { Cardinality, EntityEvent } from '../types.js';
 import {
   decodeStreamLine,
   encodeChunks,
@@ -64,6 +66,45 @@ describe('stream encoding', () => {
       `{"type":"added","entity":{"id":"${ID}","tags":{"low":["image_name:nginx"],"orchestrator":[],"high":["container_name:web"],"standard":[]}}}\n`,
     );
     expect(encodeEvent({ type: 'deleted', entity: { id: ID } })).toBe(`{"type":"deleted","entity":{"id":"${ID}"}}\n`);
+  });
+  it('writes exactly what JSON.stringify writes, for any strings (quotes, controls, lone surrogates)', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\ud800', '\udc00', 'a', ':', '\u2028', '\u007f') }));
+    const lists = fc.array(text, { maxLength: 4 });
+    fc.assert(
+      fc.property(text, lists, lists, lists, lists, fc.constantFrom('added', 'modified') as fc.Arbitrary<'added' | 'modified'>, (id, low, orchestrator, high, standard, type) => {
+        const line = encodeEvent({ type, entity: { id, tags: { low, orchestrator, high, standard } } });
+        expect(line).toBe(`${JSON.stringify({ type, entity: { id, tags: { low, orchestrator, high, standard } } })}\n`);
+        expect(encodeEvent({ type: 'deleted', entity: { id } })).toBe(`${JSON.stringify({ type: 'deleted', entity: { id } })}\n`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('a cached encoding never outlives the tags it encodes, nor crosses cardinalities', () => {
+    const ids = ['container_id://c1', 'container_id://c2', 'kubernetes_pod_uid://p1'];
+    const tagList = fc.uniqueArray(fc.constantFrom('a:1', 'a:2', 'b:1', 'env:prod', 'x:"q"'), { maxLength: 3 });
+    const update = fc.record({ source: fc.constantFrom('docker', 'kubelet'), entity: fc.constantFrom(...ids), low: tagList, orchestrator: tagList, high: tagList, standard: tagList, remove: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(update, { maxLength: 25 }), (updates) => {
+        const store = new TagStore();
+        const cards: Cardinality[] = ['low', 'orchestrator', 'high'];
+        const subs = cards.map((cardinality) => store.subscribe({ cardinality }));
+        const check = (): void => {
+          subs.forEach((sub, i) => {
+            for (const batch of sub.drain()) {
+              for (const ev of batch) expect(encodeEvent(ev, cards[i])).toBe(`${JSON.stringify(ev)}\n`);
+            }
+            // Each later snapshot reuses the cache, and must still say what the store says now.
+            for (const batch of store.snapshotBatches(sub)) for (const ev of batch) expect(encodeEvent(ev, cards[i])).toBe(`${JSON.stringify(ev)}\n`);
+          });
+        };
+        for (const { remove, ...info } of updates) {
+          if (remove) store.remove(info.entity);
+          else store.processTagInfo([info]);
+          check();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
   it('decodes what it encodes, and the control lines', () => {
     expect(decodeStreamLine(encodeEvent(added).trim())).toEqual(added);

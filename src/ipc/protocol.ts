@@ -5,6 +5,7 @@
  */
 import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality, parseEntityId, type ParsedEntity } from '../entity.js';
 import { InvalidCardinalityError, InvalidEntityError, TaggerError } from '../errors.js';
+import { eventVersion } from '../store/tag-store.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot, EventEntity, MergedTags, SourceTags } from '../types.js';
 
 /** A request the client got wrong: answered 400 with the message. */
@@ -116,34 +117,79 @@ export type StreamMessage = EntityEvent | { readonly type: 'synced' } | { readon
 export const SYNCED_LINE = '{"type":"synced"}\n';
 export const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
 
-/** One event as one NDJSON line (with its newline). Deletes carry only the ID. */
-export function encodeEvent(event: EntityEvent): string {
-  if (event.type === 'deleted') return `{"type":"deleted","entity":{"id":${JSON.stringify(event.entity.id)}}}\n`;
-  const t = event.entity.tags;
-  // One stringify of a fresh object of fixed shape: faster than piecing strings together, and
-  // no stray field of the store's objects can leak onto the wire.
-  return `${JSON.stringify({ type: event.type, entity: { id: event.entity.id, tags: { low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard } } })}\n`;
+/**
+ * The encoded entity (`{"id":...,"tags":{...}}`) of each entity version (see eventVersion), one
+ * map per cardinality. Weak: an entry goes with the version it encodes. So every subscriber, and
+ * every later snapshot, reuses an entity's encoding until its tags change; encoding was most of a
+ * daemon's cost per sync.
+ */
+const encodedEntities: Readonly<Record<Cardinality, WeakMap<object, string>>> = { low: new WeakMap(), orchestrator: new WeakMap(), high: new WeakMap() };
+
+/**
+ * One event as one NDJSON line (with its newline). Deletes carry only the ID. `cardinality` is
+ * the one the event was made for (its subscription's): given, the entity's encoding is cached.
+ */
+export function encodeEvent(event: EntityEvent, cardinality?: Cardinality): string {
+  const parts: string[] = [];
+  pushEvent(parts, event, cardinality);
+  return parts.join('');
 }
 
+/**
+ * Appends an event's line to `parts` (for one join() per chunk) and returns its length. Strings
+ * built with `+` are trees of cons cells that V8 flattens only when they are written: with 10k
+ * lines of 40 pieces each, the cells cost more (GC, then flattening) than the encoding itself.
+ * join() and JSON.stringify give flat strings, which is also what the cache keeps.
+ */
+function pushEvent(parts: string[], event: EntityEvent, cardinality: Cardinality | undefined): number {
+  const entity = event.entity;
+  let json: string | undefined;
+  if (event.type === 'deleted') {
+    json = JSON.stringify({ id: entity.id });
+  } else {
+    const version = eventVersion(entity as EventEntity);
+    const cache = cardinality !== undefined && version !== undefined ? encodedEntities[cardinality] : undefined;
+    json = cache?.get(version as object);
+    if (json === undefined) {
+      const t = (entity as EventEntity).tags;
+      // Fresh objects of fixed shape: no stray field of the store's objects can reach the wire.
+      json = JSON.stringify({ id: entity.id, tags: { low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard } });
+      cache?.set(version as object, json);
+    }
+  }
+  const head = event.type === 'added' ? ADDED_HEAD : event.type === 'modified' ? MODIFIED_HEAD : DELETED_HEAD;
+  parts.push(head, json, LINE_TAIL);
+  return head.length + json.length + LINE_TAIL.length;
+}
+
+const ADDED_HEAD = '{"type":"added","entity":';
+const MODIFIED_HEAD = '{"type":"modified","entity":';
+const DELETED_HEAD = '{"type":"deleted","entity":';
+const LINE_TAIL = '}\n';
+
 /** Events as NDJSON text in chunks of about `maxBytes` (a single larger line is its own chunk). */
-export function encodeChunks(batches: ReadonlyArray<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES): string[] {
-  return [...iterateChunks(batches, maxBytes)];
+export function encodeChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES, cardinality?: Cardinality): string[] {
+  return [...iterateChunks(batches, maxBytes, cardinality)];
 }
 
 /** As encodeChunks, lazily: a writer waiting on backpressure holds one chunk, not the whole store. */
-export function* iterateChunks(batches: ReadonlyArray<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES): Generator<string> {
-  let current = '';
+export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES, cardinality?: Cardinality): Generator<string> {
+  let parts: string[] = [];
+  let size = 0;
   for (const batch of batches) {
     for (const event of batch) {
-      const line = encodeEvent(event);
-      if (current.length > 0 && current.length + line.length > maxBytes) {
-        yield current;
-        current = '';
+      const before = parts.length;
+      const lineSize = pushEvent(parts, event, cardinality);
+      if (size > 0 && size + lineSize > maxBytes) {
+        const line = parts.splice(before);
+        yield parts.join('');
+        parts = line;
+        size = 0;
       }
-      current += line;
+      size += lineSize;
     }
   }
-  if (current.length > 0) yield current;
+  if (size > 0) yield parts.join('');
 }
 
 /** Parses one stream line; throws on anything that is not a well-formed message. */

@@ -11,7 +11,10 @@ import type { Tagger } from '../tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
-import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
+import { HEARTBEAT_LINE, SNAPSHOT_CHUNK_BYTES, SYNCED_LINE, iterateChunks } from './protocol.js';
+
+/** Bytes a stream may have buffered before it waits for the reader (see write() below). */
+export const WRITE_AHEAD_BYTES = 1024 * 1024;
 
 export interface StreamDeps {
   readonly tagger: Tagger;
@@ -48,9 +51,8 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   }
 
   deps.stats.activeStreams++;
-  const sub = deps.tagger.subscribe({ cardinality: query.cardinality, prefixes: query.prefixes, maxPendingEvents: deps.maxPendingEvents, name: 'ipc-stream' });
-  // subscribe() queues the snapshot synchronously: taking it now separates it from live events.
-  const snapshot = sub.drain();
+  // Live events queue from here on; the snapshot is read from the store as the socket takes it.
+  const sub = deps.tagger.subscribe({ cardinality: query.cardinality, prefixes: query.prefixes, maxPendingEvents: deps.maxPendingEvents, name: 'ipc-stream', snapshot: false });
   sub.onClose((reason) => {
     if (reason === 'closed') return;
     deps.stats.streamDrops++;
@@ -60,8 +62,14 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   signal.addEventListener('abort', () => sub.close(), { once: true });
   // A reader that takes no bytes at all for stallTimeoutMs is gone (or hostile): without this it
   // would hold its sync slot for ever when it stops mid-snapshot and the store is quiet.
+  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' after every
+  // chunk (the 16 KiB high-water mark) made a snapshot a ping-pong of ~70 waits with the reader.
+  // Below that, a turn of the event loop per chunk: node:http holds a response's writes until the
+  // next tick, so without it the first bytes left only after 1 MiB had been encoded.
   const write = async (chunk: string): Promise<void> => {
-    if (res.write(chunk) || (await drained(res, signal, deps.stallTimeoutMs))) return;
+    res.write(chunk);
+    if (res.writableLength <= WRITE_AHEAD_BYTES) return nextTurn();
+    if (await drained(res, signal, deps.stallTimeoutMs)) return;
     deps.stats.streamDrops++;
     deps.logger.warn({ stalledMs: deps.stallTimeoutMs, cardinality: query.cardinality }, 'stream reader took nothing for too long; disconnecting it');
     res.destroy();
@@ -82,7 +90,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       'x-tagger-heartbeat-ms': String(deps.heartbeatMs),
     });
     res.flushHeaders();
-    for (const chunk of iterateChunks(snapshot)) {
+    for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), SNAPSHOT_CHUNK_BYTES, query.cardinality)) {
       if (signal.aborted) return;
       await write(chunk);
     }
@@ -99,7 +107,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       if (!batch) break;
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
-      for (const chunk of iterateChunks(batches)) {
+      for (const chunk of iterateChunks(batches, SNAPSHOT_CHUNK_BYTES, query.cardinality)) {
         await write(chunk);
         if (signal.aborted) break;
       }
@@ -117,6 +125,10 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
     res.off('close', onGone);
     deps.closing.removeEventListener('abort', onGone);
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Resolves true on 'drain' (or at once when the stream is gone), false when `stallMs` passes first. */

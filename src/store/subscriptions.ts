@@ -14,6 +14,11 @@ export interface SubscribeOptions {
   readonly maxPendingEvents?: number;
   /** For logs and metrics. */
   readonly name?: string;
+  /**
+   * False: no snapshot batch. The subscriber reads the current state itself, when it is ready to
+   * send it, through TagStore.snapshotBatches (the IPC stream does). Default true.
+   */
+  readonly snapshot?: boolean;
 }
 
 export const DEFAULT_MAX_PENDING_EVENTS = 10_000;

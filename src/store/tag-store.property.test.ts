@@ -87,6 +87,23 @@ class Model {
   }
 }
 
+/** Applies one op to the store and the model alike. */
+function applyOp(op: Op, store: TagStore, model: Model, clock: ManualClock): void {
+  if (op.kind === 'add') {
+    const { kind: _kind, ...info } = op;
+    store.processTagInfo([info]);
+    model.add(info);
+  } else if (op.kind === 'delete') {
+    store.processTagInfo([{ source: op.source, entity: op.entity, low: [], orchestrator: [], high: [], standard: [], deleteEntity: true }]);
+    model.delete(op.source, op.entity, clock.now());
+  } else if (op.kind === 'prune') {
+    store.prune();
+    model.prune(clock.now());
+  } else {
+    clock.advance(op.ms);
+  }
+}
+
 describe('TagStore against a reference model', () => {
   it('answers every query as the model does, and a subscriber replica stays equal', () => {
     fc.assert(
@@ -97,19 +114,7 @@ describe('TagStore against a reference model', () => {
         const sub = store.subscribe({ cardinality: 'high' });
         const replica = new Map<string, string[]>();
         for (const op of ops) {
-          if (op.kind === 'add') {
-            const { kind: _kind, ...info } = op;
-            store.processTagInfo([info]);
-            model.add(info);
-          } else if (op.kind === 'delete') {
-            store.processTagInfo([{ source: op.source, entity: op.entity, low: [], orchestrator: [], high: [], standard: [], deleteEntity: true }]);
-            model.delete(op.source, op.entity, clock.now());
-          } else if (op.kind === 'prune') {
-            store.prune();
-            model.prune(clock.now());
-          } else {
-            clock.advance(op.ms);
-          }
+          applyOp(op, store, model, clock);
           for (const batch of sub.drain()) {
             for (const ev of batch) {
               if (ev.type === 'deleted') replica.delete(ev.entity.id);
@@ -125,6 +130,39 @@ describe('TagStore against a reference model', () => {
             expect(replica.get(id)).toEqual(model.query(id, 'high'));
           }
         }
+        sub.close();
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a subscriber that reads its snapshot in batches while the store changes converges on the store', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 30 }), fc.array(opArb, { maxLength: 30 }), fc.constantFrom(...CARDS), (before, during, card) => {
+        const clock = new ManualClock(0);
+        const store = new TagStore({ clock, deletionGraceMs: GRACE, tombstoneTtlMs: TOMBSTONE });
+        const model = new Model();
+        const apply = (op: Op): void => applyOp(op, store, model, clock);
+        before.forEach(apply);
+        const sub = store.subscribe({ cardinality: card, snapshot: false });
+        expect(sub.drain()).toEqual([]);
+        const replica = new Map<string, string[]>();
+        const take = (events: Iterable<{ type: string; entity: { id: string; tags?: { low: readonly string[]; orchestrator: readonly string[]; high: readonly string[] } } }>): void => {
+          for (const ev of events) {
+            if (ev.type === 'deleted' || !ev.entity.tags) replica.delete(ev.entity.id);
+            else replica.set(ev.entity.id, [...ev.entity.tags.low, ...ev.entity.tags.orchestrator, ...ev.entity.tags.high].sort());
+          }
+        };
+        // One entity per batch, one store change between batches: the worst interleaving.
+        const batches = store.snapshotBatches(sub, 1);
+        for (const op of during) {
+          const next = batches.next();
+          if (!next.done) take(next.value);
+          apply(op);
+        }
+        for (const batch of batches) take(batch);
+        for (const batch of sub.drain()) take(batch);
+        for (const id of ENTITIES) expect(replica.get(id)).toEqual(model.query(id, card));
         sub.close();
       }),
       { numRuns: 400 },

@@ -11,7 +11,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
-import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
+import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type EventEntity, type MergedTags, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
 import { InternPool } from './intern.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
@@ -232,13 +232,32 @@ export class TagStore {
     const sub = new Subscription(options, (s) => {
       if (this.subscribers.delete(s) && s.reason !== 'closed') this.counters.subscriberDrops++;
     });
-    const snapshot: EntityEvent[] = [];
-    for (const record of this.entities.values()) {
-      if (sub.matches(record.id)) snapshot.push({ type: 'added', entity: { id: record.id, tags: record.split(sub.cardinality) } });
-    }
     this.subscribers.add(sub);
-    sub.deliver(snapshot, true);
+    if (options.snapshot !== false) sub.deliver([...this.snapshotBatches(sub, Infinity)].flat(), true);
     return sub;
+  }
+
+  /**
+   * The entities `sub` matches as `added` events, `size` per batch, each batch made from the store
+   * as it is when the batch is taken. For a subscriber that sends its snapshot slowly (the IPC
+   * stream, subscribed with `snapshot: false`): it holds one batch at a time rather than an event
+   * per entity for the whole send (10k entities: ~2.5 MB that lived through every scavenge of a
+   * sync). The result still converges: an entity changed, added or removed after the subscription
+   * began also reaches the subscriber as a live event, and each event carries full tags, so a
+   * batch fresher than the subscription start is harmless.
+   */
+  *snapshotBatches(sub: Subscription, size = 256): Generator<EntityEvent[]> {
+    let batch: EntityEvent[] = [];
+    // A Map iterator survives changes: removed entries are skipped, added ones visited.
+    for (const record of this.entities.values()) {
+      if (!sub.matches(record.id)) continue;
+      batch.push({ type: 'added', entity: eventEntity(record, sub.cardinality) });
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
   }
 
   private applyAdd(info: TagInfo, changes: Change[]): void {
@@ -310,7 +329,7 @@ export class TagStore {
       for (const { record, before, isNew } of changes) {
         if (!sub.matches(record.id) || !this.entities.has(record.id)) continue;
         if (before && before.sameUpTo(record, sub.cardinality)) continue;
-        events.push({ type: isNew ? 'added' : 'modified', entity: { id: record.id, tags: record.split(sub.cardinality) } });
+        events.push({ type: isNew ? 'added' : 'modified', entity: eventEntity(record, sub.cardinality) });
       }
       return events;
     });
@@ -334,6 +353,35 @@ function snapshotOf(record: EntityRecord): EntitySnapshot {
     tags: record.split('high'),
     ...(removeAfter !== undefined && record.deletes ? { pendingDelete: { sources: [...record.deletes.keys()], removeAfter } } : {}),
   };
+}
+
+/**
+ * The entity of a store event. It carries, privately, the version of the tags it was made from:
+ * the record's merged `all` array, which is replaced on every change of the entity's tags (the
+ * shared empty array is no version: two entities may hold it). Encoders key caches on it
+ * (eventVersion), so a daemon encodes an entity once per change, not once per subscriber and sync.
+ * A private field: invisible to JSON.stringify, Object.keys and deep equality.
+ */
+class StoreEventEntity implements EventEntity {
+  readonly #version: object | undefined;
+  constructor(
+    readonly id: EntityId,
+    readonly tags: MergedTags,
+    version: object | undefined,
+  ) {
+    this.#version = version;
+  }
+
+  static versionOf(entity: EventEntity): object | undefined {
+    return #version in entity ? (entity as StoreEventEntity).#version : undefined;
+  }
+}
+
+/** An object that stays the same while an event entity's tags do not change; undefined when unknown. */
+export const eventVersion: (entity: EventEntity) => object | undefined = StoreEventEntity.versionOf;
+
+function eventEntity(record: EntityRecord, cardinality: Cardinality): EventEntity {
+  return new StoreEventEntity(record.id, record.split(cardinality), record.all.length === 0 ? undefined : record.all);
 }
 
 function shortOf(id: EntityId): string {

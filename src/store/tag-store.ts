@@ -24,6 +24,20 @@ export interface TagStoreOptions {
   readonly tombstoneTtlMs?: number;
   /** Share tag strings between entities. Default true (off only to measure what it saves). */
   readonly intern?: boolean;
+  /** Enables defer(): how entries kept encoded are decoded on first use, and their source. */
+  readonly deferred?: DeferredDecoding;
+}
+
+/**
+ * A replica's snapshot holds thousands of entities, most of which its process never asks about.
+ * Kept in their encoded form until first use, they cost their wire size instead of a decoded entry
+ * and their decoding is paid only for those used (see TagStore.defer).
+ */
+export interface DeferredDecoding {
+  /** The source every deferred entry belongs to. */
+  readonly source: string;
+  /** Turns an encoded entry into its TagInfo (of `source`); throws when it is malformed. */
+  decode(id: EntityId, encoded: string): TagInfo;
 }
 
 export interface StoreCounters {
@@ -61,6 +75,12 @@ export class TagStore {
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
   private readonly pool: InternPool | undefined;
+  private readonly deferredDecoding: DeferredDecoding | undefined;
+  /**
+   * id -> encoded tags, for entities not decoded yet (defer()). An ID is never both here and in
+   * `entities`, and entries exist only while there are no subscribers (they would need events).
+   */
+  private readonly deferred = new Map<EntityId, string>();
   private readonly internFn: ((tag: string) => string) | undefined;
   readonly counters: StoreCounters = {
     updates: 0,
@@ -80,6 +100,7 @@ export class TagStore {
     this.deletionGraceMs = options.deletionGraceMs ?? 5 * 60_000;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 10 * 60_000;
     this.pool = options.intern === false ? undefined : new InternPool();
+    this.deferredDecoding = options.deferred;
     const pool = this.pool;
     this.internFn = pool ? (tag) => pool.intern(tag) : undefined;
   }
@@ -94,27 +115,54 @@ export class TagStore {
         this.onMalformed?.(info, reason);
         continue;
       }
+      if (this.deferred.size > 0 && this.deferred.has(info.entity)) {
+        // The deferred source's new tags replace its old ones, undecoded; anything else needs them.
+        if (info.source === this.deferredDecoding?.source && !info.deleteEntity) this.deferred.delete(info.entity);
+        else this.materialize(info.entity);
+      }
       if (info.deleteEntity) this.markDeleted(info, now);
       else this.applyAdd(info, changes);
     }
     if (changes.length > 0 && this.subscribers.size > 0) this.notify(changes);
   }
 
+  /**
+   * Records an entity of the deferred source with its tags still encoded: they are decoded on the
+   * entity's first use, as if processTagInfo() had been given them now. Decoded at once instead
+   * when the store has subscribers (they need events), already holds the entity decoded, or keeps
+   * a tombstone for it. An entry that turns out malformed is counted and dropped when decoded.
+   */
+  defer(id: EntityId, encoded: string): void {
+    const decoding = this.deferredDecoding;
+    if (!decoding) throw new Error('defer() needs the store to be created with the deferred option');
+    // (The size checks spare a replica's first sync, into an empty store, two lookups per entity.)
+    const decodeNow =
+      this.subscribers.size > 0 || (this.entities.size > 0 && this.entities.has(id)) || (this.tombstones.size > 0 && this.tombstones.has(id)) || entityKindOf(id) === undefined;
+    if (decodeNow) {
+      this.processTagInfo(this.decodeDeferred(id, encoded));
+      return;
+    }
+    if (this.shortIds && isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+    this.deferred.set(id, encoded);
+  }
+
   /** The merged tags up to `cardinality`, or undefined for an unknown entity. Allocates nothing. */
   lookup(id: EntityId, cardinality: Cardinality): readonly string[] | undefined {
-    return this.entities.get(id)?.upTo(cardinality);
+    const record = this.entities.get(id);
+    if (record !== undefined) return record.upTo(cardinality);
+    return this.deferred.size > 0 ? this.materialize(id)?.upTo(cardinality) : undefined;
   }
 
   standard(id: EntityId): readonly string[] | undefined {
-    return this.entities.get(id)?.standard;
+    return this.record(id)?.standard;
   }
 
   has(id: EntityId): boolean {
-    return this.entities.has(id);
+    return this.entities.has(id) || this.deferred.has(id);
   }
 
   hasSource(id: EntityId, source: string): boolean {
-    return this.entities.get(id)?.source(source) !== undefined;
+    return this.record(id)?.source(source) !== undefined;
   }
 
   /** The full container ID for a 12-hex short one, if the store knows exactly one. */
@@ -122,7 +170,7 @@ export class TagStore {
     if (!this.shortIds) {
       // Most clients query full IDs: the index costs memory only once someone uses short ones.
       this.shortIds = new Map();
-      for (const id of this.entities.keys()) if (isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+      for (const id of this.ids()) if (isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
     }
     return this.shortIds.get(short.toLowerCase());
   }
@@ -132,21 +180,28 @@ export class TagStore {
   }
 
   getEntity(id: EntityId): EntitySnapshot | undefined {
-    const record = this.entities.get(id);
+    const record = this.record(id);
     return record && snapshotOf(record);
   }
 
-  /** Every entity ID, without building snapshots. */
-  ids(): IterableIterator<EntityId> {
-    return this.entities.keys();
+  /** Every entity ID, without building snapshots (nor decoding deferred entries). */
+  *ids(): Generator<EntityId> {
+    yield* this.entities.keys();
+    yield* this.deferred.keys();
   }
 
   list(): EntitySnapshot[] {
+    this.materializeAll();
     return [...this.entities.values()].map(snapshotOf);
   }
 
   get size(): number {
-    return this.entities.size;
+    return this.entities.size + this.deferred.size;
+  }
+
+  /** Entities still encoded (see defer()). */
+  get deferredCount(): number {
+    return this.deferred.size;
   }
 
   /** Distinct tag strings held (when interning). */
@@ -175,6 +230,10 @@ export class TagStore {
         const key = `${s.source}\u0000${kind}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
+    }
+    for (const id of this.deferred.keys()) {
+      const key = `${this.deferredDecoding?.source ?? ''}\u0000${entityKindOf(id) ?? 'unknown'}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return counts;
   }
@@ -217,6 +276,11 @@ export class TagStore {
 
   /** Removes an entity at once, without grace or tombstone (replicas mirroring a daemon). */
   remove(id: EntityId): boolean {
+    if (this.deferred.delete(id)) {
+      // No subscribers while entries are deferred: nobody to tell.
+      if (this.shortIds && isFullHexContainerId(id) && this.shortIds.get(shortOf(id)) === id) this.shortIds.delete(shortOf(id));
+      return true;
+    }
     const record = this.entities.get(id);
     if (!record) return false;
     this.removeRecord(record);
@@ -229,6 +293,8 @@ export class TagStore {
    * entities as `added` events (none when the store is empty).
    */
   subscribe(options: SubscribeOptions): Subscription {
+    // Subscribers need an event for every change: nothing may stay deferred from now on.
+    this.materializeAll();
     const sub = new Subscription(options, (s) => {
       if (this.subscribers.delete(s) && s.reason !== 'closed') this.counters.subscriberDrops++;
     });
@@ -258,6 +324,35 @@ export class TagStore {
       }
     }
     if (batch.length > 0) yield batch;
+  }
+
+  /** The decoded record of `id`, decoding a deferred entry first. */
+  private record(id: EntityId): EntityRecord | undefined {
+    return this.entities.get(id) ?? (this.deferred.size > 0 ? this.materialize(id) : undefined);
+  }
+
+  /** Decodes the deferred entry of `id` into a record (undefined when there is none or it is malformed). */
+  private materialize(id: EntityId): EntityRecord | undefined {
+    const encoded = this.deferred.get(id);
+    if (encoded === undefined) return undefined;
+    this.deferred.delete(id);
+    this.processTagInfo(this.decodeDeferred(id, encoded));
+    return this.entities.get(id);
+  }
+
+  private materializeAll(): void {
+    for (const id of [...this.deferred.keys()]) this.materialize(id);
+  }
+
+  /** [the TagInfo], or [] after counting a malformed entry. */
+  private decodeDeferred(id: EntityId, encoded: string): TagInfo[] {
+    try {
+      return [(this.deferredDecoding as DeferredDecoding).decode(id, encoded)];
+    } catch (error) {
+      this.counters.malformed++;
+      this.onMalformed?.({ entity: id, encoded: encoded.slice(0, 200) }, error instanceof Error ? error.message : String(error));
+      return [];
+    }
   }
 
   private applyAdd(info: TagInfo, changes: Change[]): void {

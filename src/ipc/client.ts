@@ -8,7 +8,7 @@ import { HttpClient } from '../net/http-client.js';
 import type { Cardinality } from '../types.js';
 import { readTokenFile } from './auth.js';
 import type { ExplainReport } from './explain.js';
-import { decodeStreamLine, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
+import { decodeStreamLine, splitEntityLine, type EncodedEntityMessage, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
 
 export interface IpcClientOptions {
   /** The daemon's unix socket path, or `address` as host:port. */
@@ -30,6 +30,11 @@ export interface StreamCallOptions {
   /** The stream fails with a TimeoutError when no line (event or heartbeat) comes for this long. */
   readonly readTimeoutMs?: number;
   readonly onOpen?: () => void;
+  /**
+   * Given, added/modified lines in the daemon's own layout come here with their tags unparsed
+   * (splitEntityLine) instead of decoded to onMessage: a replica decodes them on first use.
+   */
+  readonly onEncodedEntity?: (message: EncodedEntityMessage) => void;
 }
 
 export interface HealthResult {
@@ -88,6 +93,7 @@ export class IpcClient {
     const params = new URLSearchParams({ cardinality: request.cardinality });
     for (const p of request.prefixes ?? []) params.append('prefix', p);
     const readTimeoutMs = options.readTimeoutMs ?? 90_000;
+    const onEncoded = options.onEncodedEntity;
     const watchdog = new AbortController();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -114,6 +120,10 @@ export class IpcClient {
         `/v1/stream?${params.toString()}`,
         (line) => {
           arm();
+          if (onEncoded) {
+            const encoded = splitEntityLine(line);
+            if (encoded) return onEncoded(encoded);
+          }
           let message: StreamMessage;
           try {
             message = decodeStreamLine(line);

@@ -4,6 +4,7 @@ import { isTaggerError } from '../errors.js';
 import { TagStore } from '../store/tag-store.js';
 import type { Cardinality, EntityEvent } from '../types.js';
 import {
+  decodeEncodedTags,
   decodeStreamLine,
   encodeChunks,
   encodeEvent,
@@ -13,6 +14,8 @@ import {
   parseEntityParam,
   parsePidParam,
   parsePrefixParams,
+  RecentEncodings,
+  splitEntityLine,
 } from './protocol.js';
 
 const q = (s: string): URLSearchParams => new URLSearchParams(s);
@@ -106,6 +109,30 @@ describe('stream encoding', () => {
       { numRuns: 300 },
     );
   });
+  it('splits its own added/modified lines into ID and encoded tags, and leaves any other line alone', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('"', '\\', '}', 'a', ':', '\n') }));
+    const lists = fc.array(text, { maxLength: 3 });
+    fc.assert(
+      fc.property(text, lists, lists, lists, lists, fc.constantFrom('added', 'modified') as fc.Arbitrary<'added' | 'modified'>, (id, low, orchestrator, high, standard, type) => {
+        const line = encodeEvent({ type, entity: { id, tags: { low, orchestrator, high, standard } } }).slice(0, -1);
+        const split = splitEntityLine(line);
+        // Only an ID that JSON escapes (or an empty one) is left to the full decoder.
+        if (split === undefined) expect(JSON.stringify(id) !== `"${id}"` || id === '').toBe(true);
+        else {
+          expect(split).toMatchObject({ type, id });
+          expect(decodeEncodedTags(split.encodedTags)).toEqual({ low, orchestrator, high, standard });
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(splitEntityLine('{"type":"deleted","entity":{"id":"x"}}')).toBeUndefined();
+    expect(splitEntityLine('{"entity":{"id":"x","tags":{}},"type":"added"}')).toBeUndefined();
+    expect(splitEntityLine('{"type":"added","entity":{"id":"x","tags":{}}} ')).toBeUndefined();
+    expect(splitEntityLine('{"type":"added","entity":{"id":"x\\"y","tags":{}}}')).toBeUndefined();
+    expect(() => decodeEncodedTags('{"low":[1]}')).toThrow(/lists of strings/);
+    expect(() => decodeEncodedTags('[]')).toThrow(/object of lists/);
+    expect(() => decodeEncodedTags('{"low":[')).toThrow();
+  });
   it('decodes what it encodes, and the control lines', () => {
     expect(decodeStreamLine(encodeEvent(added).trim())).toEqual(added);
     expect(decodeStreamLine('{"type":"synced"}')).toEqual({ type: 'synced' });
@@ -126,6 +153,33 @@ describe('stream encoding', () => {
     const lines = chunks.join('').trim().split('\n');
     expect(lines).toHaveLength(100);
     expect(JSON.parse(lines[99] as string)).toMatchObject({ entity: { id: 'ecs_task://t99' } });
+  });
+});
+
+describe('RecentEncodings', () => {
+  it('keeps an encoding while it is used, and forgets it after a whole idle period', () => {
+    let now = 0;
+    const cache = new RecentEncodings(100, () => now);
+    const used = {};
+    const idle = {};
+    cache.set(used, 'u');
+    cache.set(idle, 'i');
+    now = 150;
+    cache.turn();
+    // One period on: both are still there (last used within the period before).
+    expect(cache.get(used)).toBe('u');
+    now = 260;
+    cache.turn();
+    expect(cache.get(used)).toBe('u');
+    expect(cache.get(idle)).toBeUndefined();
+    // A long silence (no turn for two periods) forgets everything at the next turn.
+    now = 1_000;
+    cache.turn();
+    expect(cache.get(used)).toBeUndefined();
+    // Without a turn nothing is forgotten, however late.
+    cache.set(idle, 'j');
+    now = 5_000;
+    expect(cache.get(idle)).toBe('j');
   });
 });
 

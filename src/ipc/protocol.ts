@@ -118,12 +118,49 @@ export const SYNCED_LINE = '{"type":"synced"}\n';
 export const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
 
 /**
- * The encoded entity (`{"id":...,"tags":{...}}`) of each entity version (see eventVersion), one
- * map per cardinality. Weak: an entry goes with the version it encodes. So every subscriber, and
- * every later snapshot, reuses an entity's encoding until its tags change; encoding was most of a
- * daemon's cost per sync.
+ * Encodings of recently sent entity versions (see eventVersion), by version. A change is encoded
+ * once for all its subscribers (fan-out to 50 streams: half the daemon's CPU), and a snapshot
+ * sent soon after another reuses it. Kept for one to two periods after their last use: cached for
+ * ever, they would add their wire size (~440 bytes for 9 tags) to every entity of a daemon that
+ * ever served a stream. Weak: an entry also goes with the version it encodes.
  */
-const encodedEntities: Readonly<Record<Cardinality, WeakMap<object, string>>> = { low: new WeakMap(), orchestrator: new WeakMap(), high: new WeakMap() };
+export class RecentEncodings {
+  private current = new WeakMap<object, string>();
+  private previous = new WeakMap<object, string>();
+  private turnedAt: number;
+
+  constructor(
+    private readonly periodMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.turnedAt = now();
+  }
+
+  get(version: object): string | undefined {
+    let json = this.current.get(version);
+    if (json === undefined) {
+      json = this.previous.get(version);
+      if (json !== undefined) this.current.set(version, json);
+    }
+    return json;
+  }
+
+  set(version: object, json: string): void {
+    this.current.set(version, json);
+  }
+
+  /** Forgets what was not used for a whole period; call before a round of encoding. */
+  turn(): void {
+    const now = this.now();
+    if (now - this.turnedAt < this.periodMs) return;
+    this.previous = now - this.turnedAt < 2 * this.periodMs ? this.current : new WeakMap();
+    this.current = new WeakMap();
+    this.turnedAt = now;
+  }
+}
+
+/** The encodings cache, one per cardinality (an event's tags depend on its subscriber's). */
+const encodedEntities: Readonly<Record<Cardinality, RecentEncodings>> = { low: new RecentEncodings(), orchestrator: new RecentEncodings(), high: new RecentEncodings() };
 
 /**
  * One event as one NDJSON line (with its newline). Deletes carry only the ID. `cardinality` is
@@ -174,6 +211,7 @@ export function encodeChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes
 
 /** As encodeChunks, lazily: a writer waiting on backpressure holds one chunk, not the whole store. */
 export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES, cardinality?: Cardinality): Generator<string> {
+  if (cardinality !== undefined) encodedEntities[cardinality].turn();
   let parts: string[] = [];
   let size = 0;
   for (const batch of batches) {
@@ -190,6 +228,48 @@ export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, maxByt
     }
   }
   if (size > 0) yield parts.join('');
+}
+
+/** An added/modified line with its tags left encoded: a replica decodes them on first use. */
+export interface EncodedEntityMessage {
+  readonly type: 'added' | 'modified';
+  readonly id: EntityId;
+  /** The `tags` object's JSON, unparsed (decodeEncodedTags reads it). */
+  readonly encodedTags: string;
+}
+
+const ADDED_ID = `${ADDED_HEAD}{"id":"`;
+const MODIFIED_ID = `${MODIFIED_HEAD}{"id":"`;
+const TAGS_KEY = ',"tags":';
+
+/**
+ * Splits a line laid out as encodeEvent writes it (`{"type":"added","entity":{"id":"...","tags":
+ * {...}}}`) into its ID and its tags' JSON, without parsing the tags. Any other line (another
+ * layout, an escaped ID) gives undefined and takes decodeStreamLine. The tags are checked when they
+ * are decoded, so a bad one costs that entity, not the stream.
+ */
+export function splitEntityLine(line: string): EncodedEntityMessage | undefined {
+  let type: 'added' | 'modified';
+  let start: number;
+  if (line.startsWith(ADDED_ID)) {
+    type = 'added';
+    start = ADDED_ID.length;
+  } else if (line.startsWith(MODIFIED_ID)) {
+    type = 'modified';
+    start = MODIFIED_ID.length;
+  } else {
+    return undefined;
+  }
+  const idEnd = line.indexOf('"', start);
+  if (idEnd <= start || !line.startsWith(TAGS_KEY, idEnd + 1) || !line.endsWith('}}')) return undefined;
+  const id = line.slice(start, idEnd);
+  if (id.includes('\\')) return undefined;
+  return { type, id, encodedTags: line.slice(idEnd + 1 + TAGS_KEY.length, line.length - 2) };
+}
+
+/** The tags of an EncodedEntityMessage; throws when they are not four lists of strings. */
+export function decodeEncodedTags(encoded: string): MergedTags {
+  return decodeTags(JSON.parse(encoded));
 }
 
 /** Parses one stream line; throws on anything that is not a well-formed message. */
@@ -217,8 +297,13 @@ export function decodeStreamLine(line: string): StreamMessage {
 function decodeEventEntity(raw: unknown): EventEntity {
   const e = raw as { id?: unknown; tags?: Record<string, unknown> } | undefined;
   if (!e || typeof e.id !== 'string' || e.id === '' || !e.tags || typeof e.tags !== 'object') throw new Error('event without entity.id and entity.tags');
-  const tags: MergedTags = { low: tagList(e.tags.low), orchestrator: tagList(e.tags.orchestrator), high: tagList(e.tags.high), standard: tagList(e.tags.standard) };
-  return { id: e.id, tags };
+  return { id: e.id, tags: decodeTags(e.tags) };
+}
+
+function decodeTags(raw: unknown): MergedTags {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('tags must be an object of lists');
+  const t = raw as Record<string, unknown>;
+  return { low: tagList(t.low), orchestrator: tagList(t.orchestrator), high: tagList(t.high), standard: tagList(t.standard) };
 }
 
 function tagList(raw: unknown): readonly string[] {

@@ -1,3 +1,4 @@
+import { createServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTagger } from '../create-tagger.js';
@@ -134,6 +135,44 @@ describe('RemoteTagger', () => {
     const events = sub.drain().flat();
     expect(events).toContainEqual({ type: 'deleted', entity: { id: C2 } });
     expect(events).toContainEqual({ type: 'modified', entity: { id: C1, tags: { low: ['a:2'], orchestrator: [], high: [], standard: [] } } });
+  });
+
+  it('keeps entities encoded until first use, through a resync, and drops a malformed one alone', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const socket = join(dir, 'fake.sock');
+    const line = (id: string, tags: string): string => `{"type":"added","entity":{"id":${JSON.stringify(id)},"tags":${tags}}}\n`;
+    const tags = (low: string[]): string => JSON.stringify({ low, orchestrator: [], high: [], standard: [] });
+    // Each connection gets the next snapshot, then the stream stays open (or is cut by the test).
+    const snapshots = [
+      line(C1, tags(['a:1'])) + line(C2, tags(['b:1'])) + line(POD, '{"low":[1]}') + '{"type":"synced"}\n',
+      line(C1, tags(['a:2'])) + '{"type":"synced"}\n',
+    ];
+    const open: ServerResponse[] = [];
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(snapshots.shift() ?? '{"type":"synced"}\n');
+      open.push(res);
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanups.push(() => open.forEach((res) => res.destroy()));
+    const r = remote(socket);
+    await r.start();
+    await r.ready();
+    expect(r.store.size).toBe(3);
+    expect(r.store.deferredCount).toBe(3);
+    expect(r.tagSync(C1)).toEqual(['a:1']);
+    expect(r.store.deferredCount).toBe(2);
+    // The malformed entity is counted and dropped when it is first used; the others are untouched.
+    expect(r.tagSync(POD)).toEqual([]);
+    expect(r.store.counters.malformed).toBe(1);
+    expect(r.store.size).toBe(2);
+    // A resync: C1 (decoded) changes, C2 (still encoded) goes.
+    open.shift()?.destroy();
+    await waitFor(() => r.store.size === 1 && r.isConnected, 5_000, 'resync');
+    expect(r.tagSync(C1)).toEqual(['a:2']);
+    expect(r.tagSync(C2)).toEqual([]);
   });
 
   it('createTagger builds it from mode: remote and the config keys', async () => {

@@ -17,7 +17,7 @@ import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type Que
 import type { Tagger, TaggerHealth } from '../tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from './client.js';
-import type { StreamMessage } from './protocol.js';
+import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from './protocol.js';
 
 /** The source name replica entries carry. */
 export const REMOTE_SOURCE = 'remote';
@@ -59,7 +59,13 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     this.options = options;
     this.logger = options.logger ?? silentLogger;
     // Deletes come from the daemon already graced: apply them at once (remove()), no tombstones.
-    this.store = new TagStore({ clock: options.clock ?? systemClock });
+    // Entities stay as the daemon encoded them until first use (TagStore.defer): a process rarely
+    // asks about more than a few of a node's entities.
+    this.store = new TagStore({
+      clock: options.clock ?? systemClock,
+      deferred: { source: REMOTE_SOURCE, decode: (id, encoded) => toTagInfo({ id, tags: decodeEncodedTags(encoded) }) },
+    });
+    this.store.onMalformed = (info, reason) => this.logger.warn({ entity: (info as { entity?: unknown } | null)?.entity, reason }, 'malformed entity from the daemon; dropped');
     this.client = new IpcClient({
       ...(options.socket ? { socket: options.socket } : { address: options.address as string }),
       ...(options.token !== undefined ? { token: options.token } : {}),
@@ -134,13 +140,12 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   /**
    * One connection: reconcile the snapshot at `synced`, then apply live events. A resync stages its
    * snapshot aside, so queries keep the last replica until the new one is whole. The very first
-   * snapshot goes straight into the (empty) store instead: there is nothing to keep, tag() waits for
-   * `synced` anyway, and each entity is stored while its line is still young garbage, not held in a
-   * staging map until the end (that map made the first sync pay for old-generation GC).
+   * snapshot goes straight into the (empty) store instead: there is nothing to keep, and tag()
+   * waits for `synced` anyway. Entities arrive with their tags still encoded (see the store).
    */
   private async followOnce(signal: AbortSignal, onSynced: () => void): Promise<void> {
     const direct = !this.isReady && this.store.size === 0;
-    let staged: Map<EntityId, EventEntity> | undefined = direct ? undefined : new Map();
+    let staged: Map<EntityId, EventEntity | string> | undefined = direct ? undefined : new Map();
     let syncing = true;
     const onMessage = (message: StreamMessage): void => {
       switch (message.type) {
@@ -167,17 +172,26 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
           else this.store.processTagInfo([toTagInfo(message.entity)]);
       }
     };
+    const onEncodedEntity = (message: EncodedEntityMessage): void => {
+      if (staged) staged.set(message.id, message.encodedTags);
+      else this.store.defer(message.id, message.encodedTags);
+    };
     await this.client.stream({ cardinality: 'high', ...(this.options.prefixes ? { prefixes: this.options.prefixes } : {}) }, onMessage, {
       signal,
       readTimeoutMs: this.options.readTimeoutMs ?? 90_000,
+      onEncodedEntity,
     });
   }
 
   /** Makes the live store equal to `fresh` in one synchronous step: no query sees a gap. */
-  private reconcile(fresh: Map<EntityId, EventEntity>): void {
+  private reconcile(fresh: Map<EntityId, EventEntity | string>): void {
     for (const id of [...this.store.ids()]) if (!fresh.has(id)) this.store.remove(id);
     const infos: TagInfo[] = [];
-    for (const entity of fresh.values()) infos.push(toTagInfo(entity));
+    for (const [id, entity] of fresh) {
+      // An entity the store holds decoded is compared now (its subscribers see only real changes).
+      if (typeof entity === 'string') this.store.defer(id, entity);
+      else infos.push(toTagInfo(entity));
+    }
     this.store.processTagInfo(infos);
   }
 

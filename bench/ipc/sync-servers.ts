@@ -44,7 +44,19 @@ async function main(): Promise<void> {
 
   const ready: SyncServersReady = { type: 'ready', ours, bare, bytes: ndjson.length };
   process.send?.(ready);
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  // 'cold': give every entity a new version with the same tags (one change and back), so the next
+  // sync finds no cached encoding (the capture above filled the cache); 'stop': end.
+  await new Promise<void>((resolve) => {
+    process.on('message', (message) => {
+      if (message !== 'cold') return resolve();
+      const original = Array.from({ length: entities }, (_, i) => syncBenchEntity(i));
+      tagger.store.processTagInfo(original.map((info) => ({ ...info, low: [...info.low, 'bench:cold'] })));
+      tagger.store.processTagInfo(original);
+      // The re-ingest's garbage is the bench's doing, not the sync's: collect it first.
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send?.('cold');
+    });
+  });
   await server.stop(100);
   await tagger.stop();
   await new Promise<void>((resolve) => bareServer.close(() => resolve()));

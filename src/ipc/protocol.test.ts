@@ -94,10 +94,10 @@ describe('stream encoding', () => {
         const check = (): void => {
           subs.forEach((sub, i) => {
             for (const batch of sub.drain()) {
-              for (const ev of batch) expect(encodeEvent(ev, cards[i])).toBe(`${JSON.stringify(ev)}\n`);
+              for (const ev of batch) expect(encodeEvent(ev, { cardinality: cards[i] as Cardinality })).toBe(`${JSON.stringify(ev)}\n`);
             }
             // Each later snapshot reuses the cache, and must still say what the store says now.
-            for (const batch of store.snapshotBatches(sub)) for (const ev of batch) expect(encodeEvent(ev, cards[i])).toBe(`${JSON.stringify(ev)}\n`);
+            for (const batch of store.snapshotBatches(sub)) for (const ev of batch) expect(encodeEvent(ev, { cardinality: cards[i] as Cardinality })).toBe(`${JSON.stringify(ev)}\n`);
           });
         };
         for (const { remove, ...info } of updates) {
@@ -144,7 +144,7 @@ describe('stream encoding', () => {
   it('splits a snapshot into chunks no larger than the cap (whole lines only)', () => {
     const events: EntityEvent[] = Array.from({ length: 100 }, (_, i) => ({ type: 'added', entity: { id: `ecs_task://t${i}`, tags: { low: [`n:${i}`], orchestrator: [], high: [], standard: [] } } }));
     const line = encodeEvent(events[0] as EntityEvent).length;
-    const chunks = encodeChunks([events.slice(0, 50), events.slice(50)], line * 10);
+    const chunks = encodeChunks([events.slice(0, 50), events.slice(50)], { maxBytes: line * 10 });
     expect(chunks.length).toBeGreaterThanOrEqual(10);
     for (const c of chunks) {
       expect(c.length).toBeLessThanOrEqual(line * 10 + 10);

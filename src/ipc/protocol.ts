@@ -118,11 +118,11 @@ export const SYNCED_LINE = '{"type":"synced"}\n';
 export const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
 
 /**
- * Encodings of recently sent entity versions (see eventVersion), by version. A change is encoded
- * once for all its subscribers (fan-out to 50 streams: half the daemon's CPU), and a snapshot
- * sent soon after another reuses it. Kept for one to two periods after their last use: cached for
- * ever, they would add their wire size (~440 bytes for 9 tags) to every entity of a daemon that
- * ever served a stream. Weak: an entry also goes with the version it encodes.
+ * Encodings of recently sent entity versions (see eventVersion), by version: a change is encoded
+ * once for all its subscribers (fan-out to 50 streams: half the daemon's CPU), and a snapshot sent
+ * soon after another reuses the first one's work (10k entities: ~20 ms). Kept for one to two
+ * periods after their last use: for ever, they would add their wire size (~440 bytes for 9 tags)
+ * to every entity of a daemon that once served a stream. Weak: an entry also goes with its version.
  */
 export class RecentEncodings {
   private current = new WeakMap<object, string>();
@@ -160,15 +160,19 @@ export class RecentEncodings {
 }
 
 /** The encodings cache, one per cardinality (an event's tags depend on its subscriber's). */
-const encodedEntities: Readonly<Record<Cardinality, RecentEncodings>> = { low: new RecentEncodings(), orchestrator: new RecentEncodings(), high: new RecentEncodings() };
+const recentEncodings: Readonly<Record<Cardinality, RecentEncodings>> = { low: new RecentEncodings(), orchestrator: new RecentEncodings(), high: new RecentEncodings() };
 
-/**
- * One event as one NDJSON line (with its newline). Deletes carry only the ID. `cardinality` is
- * the one the event was made for (its subscription's): given, the entity's encoding is cached.
- */
-export function encodeEvent(event: EntityEvent, cardinality?: Cardinality): string {
+export interface EncodeOptions {
+  /** Chunks of about this size (a single larger line is its own chunk). Default 64 KiB. */
+  readonly maxBytes?: number;
+  /** The cardinality the events were made for (their subscription's): enables the cache. */
+  readonly cardinality?: Cardinality;
+}
+
+/** One event as one NDJSON line (with its newline). Deletes carry only the ID. */
+export function encodeEvent(event: EntityEvent, options: EncodeOptions = {}): string {
   const parts: string[] = [];
-  pushEvent(parts, event, cardinality);
+  pushEvent(parts, event, options.cardinality === undefined ? undefined : recentEncodings[options.cardinality]);
   return parts.join('');
 }
 
@@ -178,20 +182,19 @@ export function encodeEvent(event: EntityEvent, cardinality?: Cardinality): stri
  * lines of 40 pieces each, the cells cost more (GC, then flattening) than the encoding itself.
  * join() and JSON.stringify give flat strings, which is also what the cache keeps.
  */
-function pushEvent(parts: string[], event: EntityEvent, cardinality: Cardinality | undefined): number {
+function pushEvent(parts: string[], event: EntityEvent, cache: RecentEncodings | undefined): number {
   const entity = event.entity;
   let json: string | undefined;
   if (event.type === 'deleted') {
     json = JSON.stringify({ id: entity.id });
   } else {
-    const version = eventVersion(entity as EventEntity);
-    const cache = cardinality !== undefined && version !== undefined ? encodedEntities[cardinality] : undefined;
-    json = cache?.get(version as object);
+    const version = cache && eventVersion(entity as EventEntity);
+    json = version && cache.get(version);
     if (json === undefined) {
       const t = (entity as EventEntity).tags;
       // Fresh objects of fixed shape: no stray field of the store's objects can reach the wire.
       json = JSON.stringify({ id: entity.id, tags: { low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard } });
-      cache?.set(version as object, json);
+      if (version) cache.set(version, json);
     }
   }
   const head = event.type === 'added' ? ADDED_HEAD : event.type === 'modified' ? MODIFIED_HEAD : DELETED_HEAD;
@@ -204,20 +207,22 @@ const MODIFIED_HEAD = '{"type":"modified","entity":';
 const DELETED_HEAD = '{"type":"deleted","entity":';
 const LINE_TAIL = '}\n';
 
-/** Events as NDJSON text in chunks of about `maxBytes` (a single larger line is its own chunk). */
-export function encodeChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES, cardinality?: Cardinality): string[] {
-  return [...iterateChunks(batches, maxBytes, cardinality)];
+/** Events as NDJSON text in chunks of about `maxBytes`. */
+export function encodeChunks(batches: Iterable<readonly EntityEvent[]>, options: EncodeOptions = {}): string[] {
+  return [...iterateChunks(batches, options)];
 }
 
 /** As encodeChunks, lazily: a writer waiting on backpressure holds one chunk, not the whole store. */
-export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, maxBytes = SNAPSHOT_CHUNK_BYTES, cardinality?: Cardinality): Generator<string> {
-  if (cardinality !== undefined) encodedEntities[cardinality].turn();
+export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, options: EncodeOptions = {}): Generator<string> {
+  const maxBytes = options.maxBytes ?? SNAPSHOT_CHUNK_BYTES;
+  const cache = options.cardinality === undefined ? undefined : recentEncodings[options.cardinality];
+  cache?.turn();
   let parts: string[] = [];
   let size = 0;
   for (const batch of batches) {
     for (const event of batch) {
       const before = parts.length;
-      const lineSize = pushEvent(parts, event, cardinality);
+      const lineSize = pushEvent(parts, event, cache);
       if (size > 0 && size + lineSize > maxBytes) {
         const line = parts.splice(before);
         yield parts.join('');

@@ -11,7 +11,7 @@ import type { Tagger } from '../tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
-import { HEARTBEAT_LINE, SNAPSHOT_CHUNK_BYTES, SYNCED_LINE, iterateChunks } from './protocol.js';
+import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
 
 /** Bytes a stream may have buffered before it waits for the reader (see write() below). */
 export const WRITE_AHEAD_BYTES = 1024 * 1024;
@@ -90,7 +90,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       'x-tagger-heartbeat-ms': String(deps.heartbeatMs),
     });
     res.flushHeaders();
-    for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), SNAPSHOT_CHUNK_BYTES, query.cardinality)) {
+    for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), { cardinality: query.cardinality })) {
       if (signal.aborted) return;
       await write(chunk);
     }
@@ -107,7 +107,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       if (!batch) break;
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
-      for (const chunk of iterateChunks(batches, SNAPSHOT_CHUNK_BYTES, query.cardinality)) {
+      for (const chunk of iterateChunks(batches, { cardinality: query.cardinality })) {
         await write(chunk);
         if (signal.aborted) break;
       }

@@ -11,12 +11,14 @@ export interface ServerStats {
   requests: Map<string, number>;
   authFailures: number;
   streamDrops: number;
+  /** Plain responses cut because the client did not take them in time. */
+  stalledResponses: number;
   activeStreams: number;
   pendingSyncs: number;
 }
 
 export function newServerStats(): ServerStats {
-  return { requests: new Map(), authFailures: 0, streamDrops: 0, activeStreams: 0, pendingSyncs: 0 };
+  return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0 };
 }
 
 export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
@@ -136,6 +138,15 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
     collect() {
       this.reset();
       this.inc(stats.streamDrops);
+    },
+  });
+  new Counter({
+    name: 'tagger_ipc_stalled_responses_total',
+    help: 'Responses cut because the client did not read them within the stall timeout',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.stalledResponses);
     },
   });
   new Gauge({

@@ -287,6 +287,23 @@ describe('/v1/stream', () => {
     expect(await s.done).toBeUndefined();
   });
 
+  it('cuts a large response the client does not read within the stall timeout, and counts it', async () => {
+    h = await startHarness({ streamStallTimeoutMs: 300 });
+    const big = Array.from({ length: 20 }, (_, i) => `label_${i}:${'v'.repeat(200)}`);
+    h.tagger.store.processTagInfo(Array.from({ length: 2_000 }, (_, i) => info(`ecs_task://t${i}`, 'ecs', big)));
+    const socket = connect({ path: h.socket });
+    cleanups.push(() => void socket.destroy());
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`GET /v1/entities HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    socket.pause(); // never read: ~9 MB wait in the daemon
+    await waitFor(() => h?.server.stats.stalledResponses === 1, 5_000, 'stalled response cut');
+    // A client that reads gets the whole body.
+    const res = await rawRequest(h.socket, '/v1/entities');
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as { entities: unknown[] }).entities).toHaveLength(2_000);
+    expect(h.server.stats.stalledResponses).toBe(1);
+  });
+
   it('disconnects a subscriber that does not read, counts it, and never blocks the store', async () => {
     h = await startHarness({ maxPendingEvents: 20 });
     const socket = connect({ path: h.socket });

@@ -49,7 +49,7 @@ export interface IpcServerOptions {
   readonly syncWaitMs?: number;
   /** Live events a stream subscriber may have queued before it is dropped. */
   readonly maxPendingEvents?: number;
-  /** A stream reader that takes no bytes for this long is dropped (default 10 s). */
+  /** A stream reader that takes no bytes for this long is dropped, and a large response not read in this long is cut (default 10 s). */
   readonly streamStallTimeoutMs?: number;
   /** Where /proc is (tests point it at a fake tree). */
   readonly procRoot?: string;
@@ -74,6 +74,9 @@ const DEFAULT_LIMITS: RequestLimits = {
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
 };
+
+/** Bodies above this may not fit in the socket buffers at once: they get a write deadline. */
+const LARGE_BODY = 64 * 1024;
 
 const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/healthz', '/metrics']);
 
@@ -314,6 +317,20 @@ export class IpcServer {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('content-length', Buffer.byteLength(text));
     res.end(text);
+    // A body larger than the socket buffers waits in our memory until the client reads it (a
+    // dump of a big store is megabytes): a client that stops reading gets the stream stall
+    // timeout to take it, then the connection is cut.
+    if (text.length > LARGE_BODY && !res.writableFinished) {
+      const stallMs = this.options.streamStallTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.stats.stalledResponses++;
+        this.logger.warn({ route, bytes: text.length, stalledMs: stallMs }, 'client did not read its response in time; closing the connection');
+        res.destroy();
+      }, stallMs);
+      timer.unref();
+      res.once('finish', () => clearTimeout(timer));
+      res.once('close', () => clearTimeout(timer));
+    }
   }
 
   private count(route: string, status: number): void {

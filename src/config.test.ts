@@ -32,6 +32,20 @@ describe('config', () => {
     expect(envNameOf('kubelet.pod_labels_as_tags')).toBe('TAGGER_KUBELET_POD_LABELS_AS_TAGS');
   });
 
+  it('reads DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH as the docker CLI does', () => {
+    expect(defaultConfig().docker).toMatchObject({ tls_verify: false, tls: false, cert_path: '' });
+    expect(resolveConfig({}, { DOCKER_TLS_VERIFY: '1', DOCKER_TLS: 'yes', DOCKER_CERT_PATH: '/certs' }).docker).toMatchObject({ tls_verify: true, tls: true, cert_path: '/certs' });
+    // The CLI never reads the value: any non-empty one is on, even 0 or false; empty is unset.
+    expect(resolveConfig({}, { DOCKER_TLS_VERIFY: '0' }).docker.tls_verify).toBe(true);
+    expect(resolveConfig({}, { DOCKER_TLS: 'false' }).docker.tls).toBe(true);
+    expect(resolveConfig({}, { DOCKER_TLS_VERIFY: '' }).docker.tls_verify).toBe(false);
+    // The tagger's own settings beat the standard variables, both ways.
+    expect(resolveConfig({}, { DOCKER_TLS_VERIFY: '1', TAGGER_DOCKER_TLS_VERIFY: 'false' }).docker.tls_verify).toBe(false);
+    expect(resolveConfig({ docker: { tls_verify: false } }, { DOCKER_TLS_VERIFY: '1' }).docker.tls_verify).toBe(false);
+    expect(resolveConfig({ docker: { cert_path: '/etc/docker-certs' } }, { DOCKER_CERT_PATH: '/certs' }).docker.cert_path).toBe('/etc/docker-certs');
+    expect(resolveConfig({}, { TAGGER_DOCKER_CERT_PATH: '/mine', DOCKER_CERT_PATH: '/certs' }).docker.cert_path).toBe('/mine');
+  });
+
   it('takes maps from the environment as JSON', () => {
     const c = resolveConfig({}, { TAGGER_DOCKER_ENV_AS_TAGS: '{"TEAM":"team"}' });
     expect(c.docker.env_as_tags).toEqual({ TEAM: 'team' });
@@ -44,6 +58,7 @@ describe('config', () => {
     [{ docker: { enabled: 'maybe' } }, {}, 'docker.enabled'],
     [{ mode: 'cluster' }, {}, 'mode'],
     [{}, { TAGGER_KUBELET_TLS_VERIFY: 'perhaps' }, 'TAGGER_KUBELET_TLS_VERIFY'],
+    [{}, { TAGGER_DOCKER_TLS_VERIFY: 'perhaps' }, 'TAGGER_DOCKER_TLS_VERIFY'],
     [{}, { TAGGER_DOCKER_LABELS_AS_TAGS: '{not json' }, 'TAGGER_DOCKER_LABELS_AS_TAGS'],
     [{ ipc: { tcp_address: 'localhost' } }, {}, 'ipc.tcp_address'],
     [{ docker: { labels_as_tags: { app: '' } } }, {}, 'docker.labels_as_tags.app'],

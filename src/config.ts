@@ -2,8 +2,8 @@
  * Configuration: a YAML file (`--config FILE` or TAGGER_CONFIG) overlaid with environment
  * variables, where key `a.b_c` is `TAGGER_A_B_C`. Every key is declared once in SCHEMA with its
  * type and default; an unknown file key or a bad value is a ConfigError naming the key.
- * Standard variables are honoured as their own tools do: DOCKER_HOST, ECS_CONTAINER_METADATA_URI_V4,
- * ECS_CONTAINER_METADATA_URI.
+ * Standard variables are honoured as their own tools do: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_TLS,
+ * DOCKER_CERT_PATH, ECS_CONTAINER_METADATA_URI_V4, ECS_CONTAINER_METADATA_URI.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -20,7 +20,7 @@ export interface TaggerConfig {
   remote: { socket: string; address: string; auth_token_file: string };
   store: { deletion_grace: number; prune_interval: number; tombstone_ttl: number };
   fetch: { timeout: number; not_found_ttl: number; error_ttl: number };
-  docker: { enabled: Toggle; host: string; labels_as_tags: RuleMap; env_as_tags: RuleMap };
+  docker: { enabled: Toggle; host: string; tls_verify: boolean; tls: boolean; cert_path: string; labels_as_tags: RuleMap; env_as_tags: RuleMap };
   containerd: {
     enabled: Toggle;
     socket: string;
@@ -49,6 +49,11 @@ interface KeySpec {
   readonly default: unknown;
   /** Standard environment variable that sets it, honoured below the TAGGER_ one. */
   readonly standardEnv?: string;
+  /**
+   * The standard variable turns the key on when set to anything non-empty, as the docker CLI reads
+   * DOCKER_TLS_VERIFY and DOCKER_TLS (`0` and `false` turn TLS on too: the CLI never reads the value).
+   */
+  readonly standardEnvIsFlag?: boolean;
 }
 
 /** Every key, with its type and default. docs/configuration.md documents each. */
@@ -71,6 +76,10 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'fetch.error_ttl': { kind: 'duration', default: 5_000 },
   'docker.enabled': { kind: 'toggle', default: 'auto' },
   'docker.host': { kind: 'string', default: 'unix:///var/run/docker.sock', standardEnv: 'DOCKER_HOST' },
+  'docker.tls_verify': { kind: 'bool', default: false, standardEnv: 'DOCKER_TLS_VERIFY', standardEnvIsFlag: true },
+  'docker.tls': { kind: 'bool', default: false, standardEnv: 'DOCKER_TLS', standardEnvIsFlag: true },
+  /** Empty: `~/.docker`, resolved by the Docker factory (the home folder is the running user's). */
+  'docker.cert_path': { kind: 'string', default: '', standardEnv: 'DOCKER_CERT_PATH' },
   'docker.labels_as_tags': { kind: 'rules', default: {} },
   'docker.env_as_tags': { kind: 'rules', default: {} },
   'containerd.enabled': { kind: 'toggle', default: 'auto' },
@@ -149,7 +158,7 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): Tag
     const fromEnv = env[envName];
     if (fromEnv !== undefined && fromEnv !== '') out[key] = coerce(envName, spec.kind, fromEnv, true);
     else if (key in flat) out[key] = coerce(key, spec.kind, flat[key], false);
-    else if (spec.standardEnv && env[spec.standardEnv]) out[key] = coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
+    else if (spec.standardEnv && env[spec.standardEnv]) out[key] = spec.standardEnvIsFlag ? true : coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
     else out[key] = structuredClone(spec.default);
   }
   const config = unflatten(out);

@@ -34,13 +34,24 @@ export function parseEndpoint(address: string): Endpoint & { readonly basePath: 
   return { origin: url.origin, display: trimmed, basePath: url.pathname.replace(/\/+$/, '') };
 }
 
+/** TLS for an `https:` origin. */
+export interface TlsOptions {
+  /** CAs to verify the server against, instead of Node's bundled ones. */
+  readonly ca?: string | Buffer;
+  /** Client certificate and its key (PEM), for servers that authenticate clients (mutual TLS). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** Default true. */
+  readonly rejectUnauthorized?: boolean;
+}
+
 export interface HttpClientOptions {
   /** Default timeout for a whole request, headers and body. */
   readonly timeoutMs?: number;
   /** Largest body read into memory. Default 64 MiB. */
   readonly maxBodyBytes?: number;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
+  readonly tls?: TlsOptions;
   /** Connections kept per origin. Default 8. */
   readonly connections?: number;
 }
@@ -87,7 +98,7 @@ export class HttpClient {
       bodyTimeout: 0,
       connect: {
         ...(parsed.socketPath ? { socketPath: parsed.socketPath } : {}),
-        ...(options.tls ? { ca: options.tls.ca, rejectUnauthorized: options.tls.rejectUnauthorized ?? true } : {}),
+        ...(options.tls ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.rejectUnauthorized ?? true } : {}),
       },
     });
   }

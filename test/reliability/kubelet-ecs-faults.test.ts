@@ -25,7 +25,7 @@ import { EcsCollector } from '../../src/collectors/ecs/collector.js';
 import { KubeletClient } from '../../src/collectors/kubelet/client.js';
 import { KubeletCollector } from '../../src/collectors/kubelet/collector.js';
 import { kubeletExtractOptions } from '../../src/collectors/kubelet/extract.js';
-import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../src/collectors/kubelet/test-support/fake-kubelet.js';
+import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../src/test-support/certs.js';
 import { LocalTagger } from '../../src/tagger.js';
 import { FaultServer, type Fault } from './support/fault-server.js';
 import { until } from '../../src/test-support/wait.js';

@@ -5,8 +5,9 @@
  * than ours.
  */
 import { DecodeError, HttpStatusError, PermanentError, isTaggerError } from '../../errors.js';
-import { HttpClient } from '../../net/http-client.js';
+import { HttpClient, type Endpoint } from '../../net/http-client.js';
 import { decodeContainerList, decodeEventLine, decodeInspect, decodeVersion } from './decode.js';
+import { dockerEndpoint, explainTlsClose, loadDockerTls, type DockerTlsOptions } from './tls.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent, DockerVersion } from './types.js';
 
 /**
@@ -42,6 +43,8 @@ export interface DockerClientOptions {
   readonly timeoutMs?: number;
   /** Connections kept to the daemon (the events stream holds one). Default 16. */
   readonly connections?: number;
+  /** TLS for a tcp host, as DOCKER_TLS_VERIFY / DOCKER_TLS turn it on. A unix socket ignores it. */
+  readonly tls?: DockerTlsOptions;
 }
 
 export interface ContainerList {
@@ -51,18 +54,29 @@ export interface ContainerList {
 }
 
 export class DockerClient {
-  private readonly http: HttpClient;
+  private readonly endpoint: Endpoint & { readonly basePath: string; readonly tls: boolean };
+  /** Made at first use: with TLS that reads the certificate files, which may fail and is retried. */
+  private httpClient: Promise<HttpClient> | undefined;
+  /** Which client certificate TLS presents, for errors; and whether the daemon ever answered. */
+  private clientCertNote = '';
+  private answered = false;
   private version: string | undefined;
   /** What `/version` said last, for health and logs. */
   daemon: DockerVersion | undefined;
 
-  /** `host` as in DOCKER_HOST: `unix:///var/run/docker.sock`, `tcp://host:2375`, `/path`. */
-  constructor(host: string, options: DockerClientOptions = {}) {
-    this.http = new HttpClient(host, { timeoutMs: options.timeoutMs ?? 10_000, connections: options.connections ?? 16 });
+  /**
+   * `host` as in DOCKER_HOST: `unix:///var/run/docker.sock`, `/path`, `tcp://host:2376`. A malformed
+   * host throws here, at once; unreadable certificate files fail the first request instead.
+   */
+  constructor(
+    host: string,
+    private readonly options: DockerClientOptions = {},
+  ) {
+    this.endpoint = dockerEndpoint(host, options.tls !== undefined);
   }
 
   get display(): string {
-    return this.http.endpoint.display;
+    return this.endpoint.display;
   }
 
   /** The negotiated version, once `negotiate()` has run. */
@@ -73,7 +87,7 @@ export class DockerClient {
   /** True when `/_ping` answers `OK`. Never throws. */
   async ping(signal?: AbortSignal, timeoutMs = 2_000): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
-      const res = await this.http.request('/_ping', { timeoutMs, ...(signal ? { signal } : {}) });
+      const res = await this.call((http) => http.request('/_ping', { timeoutMs, ...(signal ? { signal } : {}) }));
       if (res.status === 200 && res.body.trim() === 'OK') return { ok: true };
       return { ok: false, reason: `${this.display}/_ping answered HTTP ${res.status}` };
     } catch (error) {
@@ -83,7 +97,7 @@ export class DockerClient {
 
   /** Reads `/version` (unversioned path) and fixes the version of every later request. */
   async negotiate(signal?: AbortSignal): Promise<string> {
-    const daemon = await this.http.getJson('/version', { decode: decodeVersion, ...(signal ? { signal } : {}) });
+    const daemon = await this.call((http) => http.getJson('/version', { decode: decodeVersion, ...(signal ? { signal } : {}) }));
     this.daemon = daemon;
     this.version = negotiateApiVersion(daemon);
     return this.version;
@@ -92,7 +106,7 @@ export class DockerClient {
   /** Running containers (`all=0`), plus the daemon's time of the answer. */
   async listContainers(signal?: AbortSignal): Promise<ContainerList> {
     const path = this.path('/containers/json');
-    const res = await this.http.request(path, signal ? { signal } : {});
+    const res = await this.call((http) => http.request(path, signal ? { signal } : {}));
     if (res.status !== 200) throw new HttpStatusError(res.status, `${this.display}${path}`, res.body);
     let body: unknown;
     try {
@@ -109,7 +123,8 @@ export class DockerClient {
   /** One container; undefined when the daemon says 404 (removed meanwhile). */
   async inspect(id: string, signal?: AbortSignal): Promise<ContainerInspect | undefined> {
     try {
-      return await this.http.getJson(this.path(`/containers/${encodeURIComponent(id)}/json`), { decode: decodeInspect, ...(signal ? { signal } : {}) });
+      const path = this.path(`/containers/${encodeURIComponent(id)}/json`);
+      return await this.call((http) => http.getJson(path, { decode: decodeInspect, ...(signal ? { signal } : {}) }));
     } catch (error) {
       if (isTaggerError(error, 'TAGGER_HTTP_STATUS') && (error as HttpStatusError).status === 404) return undefined;
       throw error;
@@ -119,7 +134,8 @@ export class DockerClient {
   /** The first `repo:tag` of an image, to name a container created from an image ID. */
   async imageRepoTag(id: string, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const image = await this.http.getJson(this.path(`/images/${encodeURIComponent(id)}/json`), signal ? { signal } : {});
+      const path = this.path(`/images/${encodeURIComponent(id)}/json`);
+      const image = await this.call((http) => http.getJson(path, signal ? { signal } : {}));
       const tags = image !== null && typeof image === 'object' ? (image as { RepoTags?: unknown }).RepoTags : undefined;
       const first: unknown = Array.isArray(tags) ? tags.find((t) => typeof t === 'string' && t !== '' && !t.startsWith('<none>')) : undefined;
       return typeof first === 'string' ? first : undefined;
@@ -141,19 +157,54 @@ export class DockerClient {
   ): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
     const path = this.path(`/events?since=${encodeURIComponent(since)}&filters=${filters}`);
-    await this.http.streamLines(
-      path,
-      (line) => {
-        const event = decodeEventLine(line);
-        if (event) onEvent(event);
-        else options.onBadLine?.(line);
-      },
-      { headersTimeoutMs: 10_000, ...(options.signal ? { signal: options.signal } : {}), ...(options.onOpen ? { onOpen: options.onOpen } : {}) },
+    await this.call((http) =>
+      http.streamLines(
+        path,
+        (line) => {
+          const event = decodeEventLine(line);
+          if (event) onEvent(event);
+          else options.onBadLine?.(line);
+        },
+        { headersTimeoutMs: 10_000, ...(options.signal ? { signal: options.signal } : {}), ...(options.onOpen ? { onOpen: options.onOpen } : {}) },
+      ),
     );
   }
 
   async close(): Promise<void> {
-    await this.http.close();
+    const pending = this.httpClient;
+    this.httpClient = undefined;
+    await (await pending?.catch(() => undefined))?.close();
+  }
+
+  /**
+   * One request on the shared client. Over TLS, until the daemon has answered once, a connection it
+   * closes gets a hint: with TLS 1.3 a daemon that refuses the client certificate just closes the
+   * connection, and undici reports only "other side closed".
+   */
+  private async call<T>(request: (http: HttpClient) => Promise<T>): Promise<T> {
+    const http = await this.http();
+    try {
+      const result = await request(http);
+      this.answered = true;
+      return result;
+    } catch (error) {
+      throw this.endpoint.tls && !this.answered ? explainTlsClose(error, this.clientCertNote) : error;
+    }
+  }
+
+  /** The shared HTTP client, made once; a failure (an unreadable certificate) is retried on the next call. */
+  private http(): Promise<HttpClient> {
+    this.httpClient ??= this.openHttp().catch((error: unknown) => {
+      this.httpClient = undefined;
+      throw error;
+    });
+    return this.httpClient;
+  }
+
+  private async openHttp(): Promise<HttpClient> {
+    const loaded = this.endpoint.tls && this.options.tls ? await loadDockerTls(this.options.tls) : undefined;
+    this.clientCertNote = loaded?.clientCertNote ?? '';
+    return new HttpClient(this.endpoint, { timeoutMs: this.options.timeoutMs ?? 10_000, connections: this.options.connections ?? 16, ...(loaded ? { tls: loaded.tls } : {}) });
   }
 
   private path(p: string): string {

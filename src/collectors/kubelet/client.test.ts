@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DecodeError, HttpStatusError, SocketError, TimeoutError } from '../../errors.js';
 import { KubeletAuthError, KubeletClient, KubeletTlsError, decodePodList, defaultKubeletUrl, type KubeletClientOptions } from './client.js';
-import { FakeKubelet, hasOpenssl, makeSelfSignedCert, type TestCert } from './test-support/fake-kubelet.js';
+import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../test-support/certs.js';
+import { FakeKubelet } from './test-support/fake-kubelet.js';
 
 const fixture = readFileSync(new URL('./testdata/pods_k8s-1.35_containerd.json', import.meta.url), 'utf8');
 const opensslMissing = !hasOpenssl();

@@ -10,7 +10,8 @@ import type { CollectorContext } from '../collector.js';
 import { KubeletClient } from './client.js';
 import { KubeletCollector } from './collector.js';
 import { kubeletExtractOptions } from './extract.js';
-import { FakeKubelet, hasOpenssl, makeSelfSignedCert } from './test-support/fake-kubelet.js';
+import { hasOpenssl, makeSelfSignedCert } from '../../test-support/certs.js';
+import { FakeKubelet } from './test-support/fake-kubelet.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests edit the raw PodList JSON */
 const fixtureText = readFileSync(new URL('./testdata/pods_k8s-1.35_containerd.json', import.meta.url), 'utf8');

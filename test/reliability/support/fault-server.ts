@@ -9,7 +9,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TestCert } from '../../../src/collectors/kubelet/test-support/fake-kubelet.js';
+import type { TestCert } from '../../../src/test-support/certs.js';
 
 export type Fault =
   /** Any status with a short text body. */

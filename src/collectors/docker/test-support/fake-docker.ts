@@ -1,5 +1,6 @@
 /**
- * A fake Docker Engine API on a temp unix socket, for unit tests: `/_ping`, `/version`,
+ * A fake Docker Engine API on a temp unix socket (or on 127.0.0.1, plain or over TLS that requires
+ * a client certificate, as dockerd's `--tlsverify` does), for unit tests: `/_ping`, `/version`,
  * `/v<x>/containers/json`, `/v<x>/containers/{id}/json`, `/v<x>/images/{id}/json` and a held-open
  * `/v<x>/events` to which tests write raw bytes (whole lines or arbitrary chunks). Its container
  * table is plain inspect JSON that tests set directly or through `applyEvent` (create, start, die,
@@ -7,13 +8,26 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestCert } from '../../../test-support/certs.js';
 
 type Json = Record<string, unknown>;
 
 /** Event attributes that are not labels. */
 const NON_LABEL_ATTRIBUTES = new Set(['image', 'name', 'exitCode', 'signal', 'execDuration', 'containerExitCode', 'podId']);
+
+export interface FakeDockerListen {
+  /** Listen on 127.0.0.1 (an ephemeral port) instead of the unix socket. */
+  readonly tcp?: boolean;
+  /**
+   * Serve TLS with this certificate (implies tcp) and accept only clients whose certificate `ca`
+   * signed, as `dockerd --tlsverify --tlscacert` does.
+   */
+  readonly tls?: { readonly server: TestCert; readonly ca: string };
+}
 
 export interface RecordedRequest {
   readonly path: string;
@@ -23,7 +37,8 @@ export interface RecordedRequest {
 export class FakeDocker {
   readonly dir = mkdtempSync(join(tmpdir(), 'tagger-fake-docker-'));
   readonly socketPath = join(this.dir, 'docker.sock');
-  readonly host = `unix://${this.socketPath}`;
+  /** DOCKER_HOST for this daemon: `unix://…`, or `tcp://127.0.0.1:<port>` once started on TCP. */
+  host = `unix://${this.socketPath}`;
   readonly requests: RecordedRequest[] = [];
   version: Json = { ApiVersion: '1.41', MinAPIVersion: '1.12', Version: '20.10.24+dfsg1' };
   /** ID -> inspect JSON. */
@@ -39,16 +54,24 @@ export class FakeDocker {
   private readonly server: Server;
   private template: Json;
 
-  constructor(template: Json) {
+  constructor(
+    template: Json,
+    private readonly listen: FakeDockerListen = {},
+  ) {
     this.template = template;
-    this.server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const tls = listen.tls;
+    this.server = tls ? createHttpsServer({ key: tls.server.key, cert: tls.server.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, handler) : createServer(handler);
   }
 
   async start(): Promise<this> {
+    const tcp = this.listen.tcp === true || this.listen.tls !== undefined;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.socketPath, () => resolve());
+      if (tcp) this.server.listen(0, '127.0.0.1', () => resolve());
+      else this.server.listen(this.socketPath, () => resolve());
     });
+    if (tcp) this.host = `tcp://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 

@@ -1,47 +1,12 @@
 /**
- * A fake kubelet for tests: HTTPS (a certificate made at test time with the openssl CLI) or plain
- * HTTP on 127.0.0.1, an ephemeral port. It checks the bearer token and serves whatever body the
+ * A fake kubelet for tests: HTTPS (a certificate from src/test-support/certs.ts, made at test
+ * time) or plain HTTP on 127.0.0.1, an ephemeral port. It checks the bearer token and serves whatever body the
  * test sets, or misbehaves on demand (status, garbage, truncation, a hang).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-export interface TestCert {
-  readonly key: string;
-  readonly cert: string;
-}
-
-/** True when the openssl CLI is there to make certificates. */
-export function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A self-signed P-256 certificate (its own CA) for the given subjectAltName, e.g. `IP:127.0.0.1`. */
-export function makeSelfSignedCert(subjectAltName: string, commonName = 'fake-kubelet'): TestCert {
-  const dir = mkdtempSync(join(tmpdir(), 'tagger-cert-'));
-  try {
-    const keyPath = join(dir, 'key.pem');
-    const certPath = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=${subjectAltName}`],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import type { TestCert } from '../../../test-support/certs.js';
 
 export type Misbehaviour = 'none' | 'garbage' | 'truncated' | 'hang' | 'not-a-podlist' | 'status-500' | 'forbidden';
 

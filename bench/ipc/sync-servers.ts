@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '../../src/ipc/client.js';
+import { clearRecentEncodings } from '../../src/ipc/protocol.js';
 import { IpcServer } from '../../src/ipc/server.js';
 import { LocalTagger } from '../../src/tagger.js';
 import { SYNC_TOKEN, syncBenchEntity, type SyncServersReady } from './sync-shared.js';
@@ -44,16 +45,12 @@ async function main(): Promise<void> {
 
   const ready: SyncServersReady = { type: 'ready', ours, bare, bytes: ndjson.length };
   process.send?.(ready);
-  // 'cold': give every entity a new version with the same tags (one change and back), so the next
-  // sync finds no cached encoding (the capture above filled the cache); 'stop': end.
+  // 'cold': forget the daemon's cached encodings (the capture above filled them), so the next
+  // sync encodes every entity, as the first one after a quiet spell does; 'stop': end.
   await new Promise<void>((resolve) => {
     process.on('message', (message) => {
       if (message !== 'cold') return resolve();
-      const original = Array.from({ length: entities }, (_, i) => syncBenchEntity(i));
-      tagger.store.processTagInfo(original.map((info) => ({ ...info, low: [...info.low, 'bench:cold'] })));
-      tagger.store.processTagInfo(original);
-      // The re-ingest's garbage is the bench's doing, not the sync's: collect it first.
-      (globalThis as { gc?: () => void }).gc?.();
+      clearRecentEncodings();
       process.send?.('cold');
     });
   });

@@ -180,6 +180,8 @@ describe('RecentEncodings', () => {
     cache.set(idle, 'j');
     now = 5_000;
     expect(cache.get(idle)).toBe('j');
+    cache.clear();
+    expect(cache.get(idle)).toBeUndefined();
   });
 });
 

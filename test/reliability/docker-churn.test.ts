@@ -235,7 +235,6 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     const spacesBefore = heapSpaces();
 
     // ---- the soak ----
-    // ---- the soak ----
     const { tracked, soakMs, queries, queryErrors, apiErrors } = await churn({
       count: CHURN_CONTAINERS,
       durationMs: SOAK_MS,
@@ -273,6 +272,10 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     const heapAfter = await settledHeap();
     const spacesAfter = heapSpaces();
     const growth = (heapAfter - heapBefore) / heapBefore;
+    // The limit is on data: code space grows as V8 compiles more of the program during the soak
+    // (about +0.6 MB here, bounded by the code, not by the containers that came and went).
+    const dataBefore = heapBefore - (spacesBefore.code_space ?? 0);
+    const dataGrowth = (heapAfter - (spacesAfter.code_space ?? 0) - dataBefore) / dataBefore;
     subscription.close();
     await consuming;
     expect(subscriptionEvents).toBeGreaterThanOrEqual(2 * CHURN_CONTAINERS);
@@ -280,10 +283,10 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     console.log(
       `[reliability] docker.churn containers=${CHURN_CONTAINERS} soak_ms=${soakMs} concurrency=${CONCURRENCY} queries=${queries} ` +
         `queries_per_s=${Math.round(queries / (soakMs / 1000))} tag_latency_p50_ms=${p50} p99_ms=${p99} max_ms=${max} ` +
-        `heap_before_mb=${(heapBefore / 2 ** 20).toFixed(1)} heap_after_mb=${(heapAfter / 2 ** 20).toFixed(1)} growth_pct=${(growth * 100).toFixed(1)} spaces=${heapSpaceDelta(spacesBefore, spacesAfter)} ` +
+        `heap_before_mb=${(heapBefore / 2 ** 20).toFixed(1)} heap_after_mb=${(heapAfter / 2 ** 20).toFixed(1)} growth_pct=${(growth * 100).toFixed(1)} data_growth_pct=${(dataGrowth * 100).toFixed(1)} spaces=${heapSpaceDelta(spacesBefore, spacesAfter)} ` +
         `subscription_events=${subscriptionEvents} sessions=${collector.counters.sessions} inspects=${collector.counters.inspects}`,
     );
     // Checked last, so the figures above are printed even when it fails.
-    expect(growth).toBeLessThan(0.1);
+    expect(dataGrowth).toBeLessThan(0.1);
   }, SOAK_MS + 120_000);
 });

@@ -148,9 +148,7 @@ export class TagStore {
 
   /** The merged tags up to `cardinality`, or undefined for an unknown entity. Allocates nothing. */
   lookup(id: EntityId, cardinality: Cardinality): readonly string[] | undefined {
-    const record = this.entities.get(id);
-    if (record !== undefined) return record.upTo(cardinality);
-    return this.deferred.size > 0 ? this.materialize(id)?.upTo(cardinality) : undefined;
+    return this.record(id)?.upTo(cardinality);
   }
 
   standard(id: EntityId): readonly string[] | undefined {

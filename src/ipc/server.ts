@@ -86,6 +86,8 @@ export class IpcServer {
   private readonly options: IpcServerOptions;
   private readonly logger: Logger;
   private readonly limits: RequestLimits;
+  /** A stream reader, or the reader of a large response, that takes nothing for this long is cut. */
+  private readonly stallTimeoutMs: number;
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   /** Connections that have sent at least one request (see the idle timer in newServer). */
@@ -99,6 +101,7 @@ export class IpcServer {
     this.options = options;
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
@@ -243,7 +246,7 @@ export class IpcServer {
             heartbeatMs: this.options.heartbeatMs ?? 30_000,
             maxPendingEvents: this.options.maxPendingEvents ?? 10_000,
             syncWaitMs: this.options.syncWaitMs ?? 30_000,
-            stallTimeoutMs: this.options.streamStallTimeoutMs ?? 10_000,
+            stallTimeoutMs: this.stallTimeoutMs,
             closing: this.closing.signal,
           });
         }
@@ -321,7 +324,7 @@ export class IpcServer {
     // dump of a big store is megabytes): a client that stops reading gets the stream stall
     // timeout to take it, then the connection is cut.
     if (text.length > LARGE_BODY && !res.writableFinished) {
-      const stallMs = this.options.streamStallTimeoutMs ?? 10_000;
+      const stallMs = this.stallTimeoutMs;
       const timer = setTimeout(() => {
         this.stats.stalledResponses++;
         this.logger.warn({ route, bytes: text.length, stalledMs: stallMs }, 'client did not read its response in time; closing the connection');

@@ -56,18 +56,25 @@ export function clusterName(cluster: string): string {
   return cluster.startsWith('arn:') && cluster.includes('/') ? cluster.slice(cluster.lastIndexOf('/') + 1) : cluster;
 }
 
+/** A task ARN field with its parts; undefined when it is not a string naming a task. */
+function taskArnOf(value: unknown): { arn: string; id: string; region?: string; account?: string } | undefined {
+  const arn = str(value);
+  if (arn === undefined) return undefined;
+  const parts = parseTaskArn(arn);
+  return parts.id === undefined ? undefined : { ...parts, arn, id: parts.id };
+}
+
 /** Task metadata v4 / v3 / v2 -> EcsTask; undefined when it names no task. */
 export function taskFromMetadata(raw: unknown): EcsTask | undefined {
   if (!isRecord(raw)) return undefined;
   const m = raw as EcsTaskMetadata;
-  const arn = str(m.TaskARN);
-  const fromArn = arn === undefined ? {} : parseTaskArn(arn);
-  if (arn === undefined || fromArn.id === undefined) return undefined;
+  const fromArn = taskArnOf(m.TaskARN);
+  if (fromArn === undefined) return undefined;
   const az = str(m.AvailabilityZone);
   const cluster = str(m.Cluster);
   const containers = containersOf(m.Containers);
   return opt({
-    arn,
+    arn: fromArn.arn,
     id: fromArn.id,
     family: str(m.Family),
     version: str(m.Revision),
@@ -87,12 +94,11 @@ export function taskFromMetadata(raw: unknown): EcsTask | undefined {
 export function taskFromIntrospection(raw: unknown, cluster: string | undefined): EcsTask | undefined {
   if (!isRecord(raw)) return undefined;
   const t = raw as EcsIntrospectionTask;
-  const arn = str(t.Arn);
-  const fromArn = arn === undefined ? {} : parseTaskArn(arn);
-  if (arn === undefined || fromArn.id === undefined) return undefined;
+  const fromArn = taskArnOf(t.Arn);
+  if (fromArn === undefined) return undefined;
   const containers = containersOf(t.Containers);
   return opt({
-    arn,
+    arn: fromArn.arn,
     id: fromArn.id,
     family: str(t.Family),
     version: str(t.Version),

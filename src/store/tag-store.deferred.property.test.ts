@@ -6,8 +6,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
-import type { Cardinality, EntityEvent, TagInfo } from '../types.js';
+import type { Cardinality, TagInfo } from '../types.js';
 import { TagStore, type DeferredDecoding } from './tag-store.js';
+import { followEvents } from './test-support/follow.js';
 
 const hex = (c: string): string => c.repeat(64);
 const IDS = [`container_id://${hex('a')}`, `container_id://${hex('b')}`, 'kubernetes_pod_uid://p1', 'ecs_task://t1'];
@@ -53,16 +54,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('short' as const), id: idArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('subscribe' as const), card: fc.constantFrom(...CARDS) }) },
 );
-
-/** What a subscriber's events say, as id -> sorted tags. */
-function follow(events: Iterable<readonly EntityEvent[]>, into: Map<string, string[]>): void {
-  for (const batch of events) {
-    for (const ev of batch) {
-      if (ev.type === 'deleted') into.delete(ev.entity.id);
-      else into.set(ev.entity.id, [...ev.entity.tags.low, ...ev.entity.tags.orchestrator, ...ev.entity.tags.high].sort());
-    }
-  }
-}
 
 describe('TagStore deferred entries', () => {
   it('answer every query as decoded entries do', () => {
@@ -125,8 +116,8 @@ describe('TagStore deferred entries', () => {
           expect(lazy.countBySourceAndKind()).toEqual(eager.countBySourceAndKind());
           expect(lazy.deferredCount).toBe(before);
           for (const s of subs) {
-            follow(s.lazy.drain(), s.lazyView);
-            follow(s.eager.drain(), s.eagerView);
+            followEvents(s.lazy.drain(), s.lazyView);
+            followEvents(s.eager.drain(), s.eagerView);
             expect(s.lazyView).toEqual(s.eagerView);
           }
         }

@@ -9,6 +9,7 @@ import { ManualClock } from '../clock.js';
 import { tagName } from '../tags.js';
 import { priorityOf, type Cardinality, type TagInfo } from '../types.js';
 import { TagStore } from './tag-store.js';
+import { followEvents } from './test-support/follow.js';
 
 const GRACE = 100;
 const TOMBSTONE = 300;
@@ -115,12 +116,7 @@ describe('TagStore against a reference model', () => {
         const replica = new Map<string, string[]>();
         for (const op of ops) {
           applyOp(op, store, model, clock);
-          for (const batch of sub.drain()) {
-            for (const ev of batch) {
-              if (ev.type === 'deleted') replica.delete(ev.entity.id);
-              else replica.set(ev.entity.id, [...ev.entity.tags.low, ...ev.entity.tags.orchestrator, ...ev.entity.tags.high].sort());
-            }
-          }
+          followEvents(sub.drain(), replica);
           for (const id of ENTITIES) {
             for (const card of CARDS) {
               const got = store.lookup(id, card);
@@ -147,21 +143,15 @@ describe('TagStore against a reference model', () => {
         const sub = store.subscribe({ cardinality: card, snapshot: false });
         expect(sub.drain()).toEqual([]);
         const replica = new Map<string, string[]>();
-        const take = (events: Iterable<{ type: string; entity: { id: string; tags?: { low: readonly string[]; orchestrator: readonly string[]; high: readonly string[] } } }>): void => {
-          for (const ev of events) {
-            if (ev.type === 'deleted' || !ev.entity.tags) replica.delete(ev.entity.id);
-            else replica.set(ev.entity.id, [...ev.entity.tags.low, ...ev.entity.tags.orchestrator, ...ev.entity.tags.high].sort());
-          }
-        };
         // One entity per batch, one store change between batches: the worst interleaving.
         const batches = store.snapshotBatches(sub, 1);
         for (const op of during) {
           const next = batches.next();
-          if (!next.done) take(next.value);
+          if (!next.done) followEvents([next.value], replica);
           apply(op);
         }
-        for (const batch of batches) take(batch);
-        for (const batch of sub.drain()) take(batch);
+        followEvents(batches, replica);
+        followEvents(sub.drain(), replica);
         for (const id of ENTITIES) expect(replica.get(id)).toEqual(model.query(id, card));
         sub.close();
       }),

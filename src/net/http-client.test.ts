@@ -22,6 +22,7 @@ beforeAll(async () => {
       return void res.end('{"message":"No such container: x"}');
     }
     if (url.pathname === '/big') return void res.end('x'.repeat(10_000));
+    if (url.pathname === '/slow') return void setTimeout(() => res.end('{"slow":true}'), Number(url.searchParams.get('ms') ?? '100'));
     if (url.pathname === '/hang') return void pending.push(res);
     if (url.pathname === '/stream') {
       // Split the payload at every byte: the reader must reassemble lines and UTF-8.
@@ -105,6 +106,39 @@ describe('HttpClient over a unix socket', () => {
     expect(opened).toBe(true);
     expect(lines).toEqual(['{"first":true}']);
     expect(isTaggerError(error, 'TAGGER_ABORTED')).toBe(true);
+    await client.close();
+  });
+});
+
+describe('HttpClient: time queued for a connection', () => {
+  it('the request timeout starts when a connection takes the request, not while it waits for one', async () => {
+    // One connection, each answer 150 ms, a 300 ms timeout: the fourth request waits 450 ms.
+    const client = new HttpClient(`unix://${socket}`, { connections: 1, timeoutMs: 300 });
+    const started = Date.now();
+    const answers = await Promise.all([1, 2, 3, 4].map(() => client.getJson('/slow?ms=150').catch((e: unknown) => (isTaggerError(e) ? e.code : 'untyped'))));
+    expect(answers).toEqual([1, 2, 3, 4].map(() => ({ slow: true })));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    await client.close();
+  });
+
+  it('queued work has its own bound, and an abort while queued ends the wait at once', async () => {
+    const client = new HttpClient(`unix://${socket}`, { connections: 1, timeoutMs: 2_000, queueTimeoutMs: 100 });
+    const holder = client.getJson('/slow?ms=400');
+    const queued = await client.getJson('/json').catch((e: unknown) => e);
+    expect(isTaggerError(queued, 'TAGGER_TIMEOUT')).toBe(true);
+    expect(String((queued as Error).message)).toMatch(/waiting for a connection/);
+    const controller = new AbortController();
+    const aborted = client.getJson('/json', { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    expect(isTaggerError(await aborted, 'TAGGER_ABORTED')).toBe(true);
+    expect(await holder).toEqual({ slow: true });
+    // A stream holds its connection for as long as it is open; the next request waits for it.
+    const stream = new AbortController();
+    const open = client.streamLines('/open-stream', () => undefined, { signal: stream.signal }).catch(() => undefined);
+    expect(isTaggerError(await client.getJson('/json').catch((e: unknown) => e), 'TAGGER_TIMEOUT')).toBe(true);
+    stream.abort();
+    await open;
+    expect(await client.getJson('/json')).toEqual({ ok: true, auth: null });
     await client.close();
   });
 });

@@ -7,6 +7,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { AbortedError, DecodeError, HttpStatusError, SocketError, TaggerError, TimeoutError } from '../errors.js';
+import { Limiter } from './limiter.js';
 
 export interface Endpoint {
   /** `http://host:port` or `https://host:port`; for a unix socket, `http://localhost`. */
@@ -46,8 +47,13 @@ export interface TlsOptions {
 }
 
 export interface HttpClientOptions {
-  /** Default timeout for a whole request, headers and body. */
+  /**
+   * Default timeout for a whole request, headers and body, counted from the moment one of the
+   * client's connections takes it (time queued for a connection does not count).
+   */
   readonly timeoutMs?: number;
+  /** Longest wait for a free connection before a request fails with a timeout. Default 60 s. */
+  readonly queueTimeoutMs?: number;
   /** Largest body read into memory. Default 64 MiB. */
   readonly maxBodyBytes?: number;
   readonly headers?: Readonly<Record<string, string>>;
@@ -81,6 +87,11 @@ export interface TextResponse {
 
 export class HttpClient {
   private readonly pool: Pool;
+  /**
+   * One slot per pool connection, taken before a request reaches undici: undici's own queue would
+   * otherwise hold it while its timeout runs, so a burst behind slow requests timed out unsent.
+   */
+  private readonly slots: Limiter;
   private readonly basePath: string;
   readonly endpoint: Endpoint;
 
@@ -91,6 +102,7 @@ export class HttpClient {
     const parsed = typeof address === 'string' ? parseEndpoint(address) : { basePath: '', ...address };
     this.endpoint = parsed;
     this.basePath = parsed.basePath;
+    this.slots = new Limiter(options.connections ?? 8);
     this.pool = new Pool(parsed.origin, {
       connections: options.connections ?? 8,
       // Our own timeouts govern requests; undici's would cut long-lived streams.
@@ -119,6 +131,7 @@ export class HttpClient {
   /** Any request; the status is returned, not checked. */
   async request(path: string, options: RequestOptions = {}): Promise<TextResponse> {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    const release = await this.connection(path, options);
     const { signal, cleanup, timedOut } = withTimeout(options.signal, timeoutMs);
     try {
       const res = await this.pool.request({
@@ -133,6 +146,7 @@ export class HttpClient {
       throw this.translate(error, path, timedOut(), timeoutMs, options.signal);
     } finally {
       cleanup();
+      release();
     }
   }
 
@@ -143,6 +157,16 @@ export class HttpClient {
    */
   async streamLines(path: string, onLine: (line: string) => void, options: StreamOptions = {}): Promise<void> {
     const headersTimeoutMs = options.headersTimeoutMs ?? options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    // The stream keeps its connection (and so its slot) until it ends.
+    const release = await this.connection(path, options);
+    try {
+      await this.follow(path, onLine, options, headersTimeoutMs);
+    } finally {
+      release();
+    }
+  }
+
+  private async follow(path: string, onLine: (line: string) => void, options: StreamOptions, headersTimeoutMs: number): Promise<void> {
     const { signal, cleanup, timedOut } = withTimeout(options.signal, headersTimeoutMs);
     let res: Dispatcher.ResponseData;
     try {
@@ -199,6 +223,15 @@ export class HttpClient {
 
   async close(): Promise<void> {
     await this.pool.destroy().catch(() => undefined);
+  }
+
+  /** Waits for a free connection (bounded by `queueTimeoutMs`, ended by the caller's abort). */
+  private async connection(path: string, options: RequestOptions): Promise<() => void> {
+    const queueMs = this.options.queueTimeoutMs ?? 60_000;
+    const release = await this.slots.acquire(queueMs, options.signal);
+    if (release) return release;
+    if (options.signal?.aborted) throw new AbortedError(`${options.method ?? 'GET'} ${this.describe(path)}`);
+    throw new TimeoutError(`${options.method ?? 'GET'} ${this.describe(path)} waiting for a connection`, queueMs);
   }
 
   private describe(path: string): string {

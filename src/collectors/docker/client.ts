@@ -63,6 +63,8 @@ export class DockerClient {
   private version: string | undefined;
   /** What `/version` said last, for health and logs. */
   daemon: DockerVersion | undefined;
+  /** The daemon's clock when `/version` last answered (HTTP Date header, whole seconds). */
+  versionTimeMs: number | undefined;
 
   /**
    * `host` as in DOCKER_HOST: `unix:///var/run/docker.sock`, `/path`, `tcp://host:2376`. A malformed
@@ -97,27 +99,17 @@ export class DockerClient {
 
   /** Reads `/version` (unversioned path) and fixes the version of every later request. */
   async negotiate(signal?: AbortSignal): Promise<string> {
-    const daemon = await this.call((http) => http.getJson('/version', { decode: decodeVersion, ...(signal ? { signal } : {}) }));
+    const { value: daemon, serverTimeMs } = await this.getDated('/version', decodeVersion, signal);
     this.daemon = daemon;
+    this.versionTimeMs = serverTimeMs;
     this.version = negotiateApiVersion(daemon);
     return this.version;
   }
 
   /** Running containers (`all=0`), plus the daemon's time of the answer. */
   async listContainers(signal?: AbortSignal): Promise<ContainerList> {
-    const path = this.path('/containers/json');
-    const res = await this.call((http) => http.request(path, signal ? { signal } : {}));
-    if (res.status !== 200) throw new HttpStatusError(res.status, `${this.display}${path}`, res.body);
-    let body: unknown;
-    try {
-      body = JSON.parse(res.body);
-    } catch (cause) {
-      throw new DecodeError(`JSON from ${this.display}${path}`, { cause });
-    }
-    const containers = decodeContainerList(body);
-    const date = res.headers.date;
-    const serverTimeMs = typeof date === 'string' ? Date.parse(date) : NaN;
-    return { containers, ...(Number.isFinite(serverTimeMs) ? { serverTimeMs } : {}) };
+    const { value: containers, serverTimeMs } = await this.getDated(this.path('/containers/json'), decodeContainerList, signal);
+    return { containers, ...(serverTimeMs !== undefined ? { serverTimeMs } : {}) };
   }
 
   /** One container; undefined when the daemon says 404 (removed meanwhile). */
@@ -205,6 +197,21 @@ export class DockerClient {
     const loaded = this.endpoint.tls && this.options.tls ? await loadDockerTls(this.options.tls) : undefined;
     this.clientCertNote = loaded?.clientCertNote ?? '';
     return new HttpClient(this.endpoint, { timeoutMs: this.options.timeoutMs ?? 10_000, connections: this.options.connections ?? 16, ...(loaded ? { tls: loaded.tls } : {}) });
+  }
+
+  /** GET JSON, with the daemon's clock at the answer (its Date header) when it sent one. */
+  private async getDated<T>(path: string, decode: (body: unknown) => T, signal?: AbortSignal): Promise<{ value: T; serverTimeMs?: number }> {
+    const res = await this.call((http) => http.request(path, signal ? { signal } : {}));
+    if (res.status !== 200) throw new HttpStatusError(res.status, `${this.display}${path}`, res.body);
+    let body: unknown;
+    try {
+      body = JSON.parse(res.body);
+    } catch (cause) {
+      throw new DecodeError(`JSON from ${this.display}${path}`, { cause });
+    }
+    const date = res.headers.date;
+    const serverTimeMs = typeof date === 'string' ? Date.parse(date) : NaN;
+    return { value: decode(body), ...(Number.isFinite(serverTimeMs) ? { serverTimeMs } : {}) };
   }
 
   private path(p: string): string {

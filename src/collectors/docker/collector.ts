@@ -1,22 +1,28 @@
 /**
- * The Docker collector (a streamer, and a fetcher for cache misses). One session:
- * negotiate the API version, list running containers, inspect what is new or changed (bounded
- * concurrency), delete what vanished, then follow `/events` from just before the list time, so
- * nothing between list and subscribe is lost (replayed events are harmless: handling is
- * idempotent). When the stream ends or fails, the next session after a backoff does the same
- * resync. Events of one container are handled in order (a queue per container), so a `die`
- * never overtakes the inspect of the `start` before it.
+ * The Docker collector (a streamer, and a fetcher for cache misses). One session: negotiate the
+ * API version, open `/events` (from a second before, in the daemon's clock), and only once its
+ * headers are in, list running containers, inspect what is new or changed and delete what
+ * vanished; events that arrive meanwhile are held (held-events.ts) and applied once the list is
+ * in the store. Subscribing first is what makes the list and the stream overlap: dockerd replays
+ * only its last 256 events, so a stream opened after a long resync silently misses what happened
+ * during it. When the stream ends or fails, the next session after a backoff does the same.
+ * Events of one container are handled in order (a queue per container), so a `die` never
+ * overtakes the inspect of the `start` before it. Every inspect, live or resync, takes one of
+ * `inspectConcurrency` slots.
  */
 import type { CompiledRules } from '../../rules.js';
 import { CONTAINER_PREFIX } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
 import { BackoffPresets, reconnectForever, sleep, type BackoffOptions } from '../../net/backoff.js';
+import { Limiter } from '../../net/limiter.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
 import { extractContainer, extractFromEvent } from './extract.js';
+import { HeldEvents } from './held-events.js';
+import { RecentMap } from './recent-map.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
 
 export interface DockerCollectorOptions {
@@ -25,7 +31,7 @@ export interface DockerCollectorOptions {
   readonly source?: string;
   readonly labelRules?: CompiledRules;
   readonly envRules?: CompiledRules;
-  /** Inspects in flight during a (re)sync. Default 8. */
+  /** Inspects in flight at once, for resyncs and live events together. Default 8. */
   readonly inspectConcurrency?: number;
   /** Offer detect() (for `docker.enabled: auto`). */
   readonly autodetect?: boolean;
@@ -46,6 +52,11 @@ const REFRESH_ACTIONS: ReadonlySet<string> = new Set(['start', 'restart', 'renam
 const GONE_ACTIONS: ReadonlySet<string> = new Set(['die', 'destroy', 'remove']);
 const MAX_IMAGE_CACHE = 1_000;
 const MAX_EXIT_CODES = 10_000;
+/**
+ * The fingerprint of a container known only from an event (its inspect has not succeeded yet):
+ * equal to no real fingerprint, so a resync inspects it again if listed and deletes it if not.
+ */
+const UNCONFIRMED = '';
 
 export interface DockerCounters {
   events: number;
@@ -64,18 +75,24 @@ export class DockerCollector implements Collector {
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   readonly counters: DockerCounters = { events: 0, ignoredEvents: 0, badLines: 0, inspects: 0, inspectErrors: 0, sessions: 0, resyncDeletes: 0, pingFailures: 0 };
   private readonly client: DockerClient;
-  /** Containers we pushed as running: ID -> fingerprint (name + labels) to spot changes on resync. */
+  /**
+   * Containers we pushed as running, or that an event says may be: ID -> fingerprint (name +
+   * labels) to spot changes on resync, UNCONFIRMED until an inspect succeeds.
+   */
   private readonly known = new Map<string, string>();
   /** Per-container chain of pending work, so one container's events apply in order. */
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly imageNames = new Map<string, string | undefined>();
-  /** Exit codes from `die` events (dockerd `exitCode`, Podman `containerExitCode`), for explain. */
-  private readonly exitCodes = new Map<string, string>();
+  /** Image ID -> repo:tag; the least recently used go first past the bound. */
+  private readonly imageNames = new RecentMap<string, string | undefined>(MAX_IMAGE_CACHE);
+  /** Exit codes from `die` events (dockerd `exitCode`, Podman `containerExitCode`), for explain; only recent deaths matter. */
+  private readonly exitCodes = new RecentMap<string, string>(MAX_EXIT_CODES);
+  private readonly inspectSlots: Limiter;
   private healthState: CollectorHealth;
 
   constructor(private readonly options: DockerCollectorOptions) {
     this.client = options.client;
     this.name = options.source ?? 'docker';
+    this.inspectSlots = new Limiter(options.inspectConcurrency ?? 8);
     this.healthState = { healthy: false, message: `connecting to ${this.client.display}` };
     if (options.autodetect) {
       this.detect = async (signal) => {
@@ -144,32 +161,44 @@ export class DockerCollector implements Collector {
     const { signal } = ctx;
     this.counters.sessions++;
     const version = await this.client.negotiate(signal);
-    const list = await this.client.listContainers(signal);
-    // One second early: the Date header is whole seconds and clocks may differ a little.
-    const sinceMs = (list.serverTimeMs ?? ctx.clock.now()) - 1_000;
-    await this.resync(list.containers, ctx);
-    ctx.markSynced();
+    // One second early, in the daemon's clock (whole seconds in the Date header; dockerd sends the
+    // headers just before it subscribes us): the replayed second covers that gap, and events it
+    // repeats are harmless, since held events are re-checked and live handling is idempotent.
+    const sinceMs = (this.client.versionTimeMs ?? ctx.clock.now()) - 1_000;
     const engine = this.client.daemon?.Version ? `, engine ${this.client.daemon.Version}` : '';
     const connected = `connected to ${this.client.display} (API ${version}${engine})`;
     const sessionEnd = new AbortController();
     const endSession = (): void => sessionEnd.abort();
     signal.addEventListener('abort', endSession, { once: true });
+    let held: HeldEvents | undefined = new HeldEvents();
+    let opened: () => void = () => undefined;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const stream = this.client.streamEvents(formatSince(sinceMs), (event) => (held ? this.hold(event, held, ctx) : this.onEvent(event, ctx)), {
+      signal: sessionEnd.signal,
+      onOpen: () => opened(),
+      onBadLine: () => {
+        this.counters.badLines++;
+      },
+    });
+    // Until the list is applied, the stream ending or failing ends the session (and the resync wait).
+    const lost = stream.then(() => Promise.reject(new Error('event stream ended during the resync')));
+    lost.catch(() => undefined);
     let liveness: Promise<void> = Promise.resolve();
     try {
-      await this.client.streamEvents(formatSince(sinceMs), (event) => this.onEvent(event, ctx), {
-        signal,
-        onOpen: () => {
-          this.healthState = { healthy: true, message: connected };
-          onOpen();
-          liveness = this.watchLiveness(connected, sessionEnd.signal);
-        },
-        onBadLine: () => {
-          this.counters.badLines++;
-        },
-      });
+      await Promise.race([open, lost]);
+      const list = await Promise.race([this.client.listContainers(sessionEnd.signal), lost]);
+      await Promise.race([this.resync(list.containers, held, ctx), lost]);
+      this.release(held, ctx);
+      held = undefined;
+      ctx.markSynced();
+      this.healthState = { healthy: true, message: connected };
+      onOpen();
+      liveness = this.watchLiveness(connected, sessionEnd.signal);
+      await stream;
     } finally {
       signal.removeEventListener('abort', endSession);
       sessionEnd.abort();
+      await stream.catch(() => undefined);
       await liveness;
     }
   }
@@ -194,39 +223,75 @@ export class DockerCollector implements Collector {
     }
   }
 
-  /** Makes the store match a fresh list: inspect new or changed containers, delete vanished ones. */
-  private async resync(containers: readonly ContainerSummary[], ctx: CollectorContext): Promise<void> {
+  /**
+   * Makes the store match a fresh list: inspect new or changed containers, delete vanished ones.
+   * A container with held events is left to them: it may have started after the list was made.
+   */
+  private async resync(containers: readonly ContainerSummary[], held: HeldEvents, ctx: CollectorContext): Promise<void> {
     const listed = new Set<string>();
     const changed: string[] = [];
     for (const c of containers) {
       listed.add(c.Id);
       if (this.known.get(c.Id) !== fingerprint(primaryName(c.Names), c.Labels)) changed.push(c.Id);
     }
-    const vanished = [...this.known.keys()].filter((id) => !listed.has(id));
+    const vanished = [...this.known.keys()].filter((id) => !listed.has(id) && !held.has(id));
     for (const id of vanished) this.known.delete(id);
     if (vanished.length > 0) {
       this.counters.resyncDeletes += vanished.length;
       ctx.sink.push(vanished.map((id) => deletionTagInfo(this.name, CONTAINER_PREFIX + id)));
     }
-    await forEachLimit(changed, this.options.inspectConcurrency ?? 8, (id) => this.enqueue(id, () => this.refresh(id, ctx), ctx));
+    await Promise.all(changed.map((id) => this.enqueue(id, () => this.refresh(id, ctx), ctx)));
+  }
+
+  /** An event during the resync: tags a new container at once, and keeps the rest for release(). */
+  private hold(event: DockerEvent, held: HeldEvents, ctx: CollectorContext): void {
+    const action = this.classify(event, ctx);
+    if (action === undefined) return;
+    held.add(event.id, action === 'gone' ? (event.action === 'die' ? 'died' : 'removed') : 'refresh');
+  }
+
+  /** Applies the held events, each container's last one, as held-events.ts describes. */
+  private release(held: HeldEvents, ctx: CollectorContext): void {
+    for (const [id, action] of held.drain()) {
+      const confirm = action === 'refresh' || (action === 'died' && this.known.has(id));
+      void this.enqueue(id, () => (confirm ? this.refresh(id, ctx) : this.gone(id, ctx)), ctx);
+    }
   }
 
   private onEvent(event: DockerEvent, ctx: CollectorContext): void {
+    const action = this.classify(event, ctx);
+    const id = event.id;
+    if (action === 'refresh') void this.enqueue(id, () => this.refresh(id, ctx), ctx);
+    else if (action === 'gone') void this.enqueue(id, () => this.gone(id, ctx), ctx);
+  }
+
+  /**
+   * What an event asks for, with the bookkeeping that must happen as it arrives: counters, exit
+   * codes, the at-once tags of a new container, and marking a possibly running container known
+   * (so a resync deletes it if its inspect fails and it dies while the stream is down).
+   */
+  private classify(event: DockerEvent, ctx: CollectorContext): 'refresh' | 'gone' | undefined {
     this.counters.events++;
     if (event.type !== 'container' || event.id === '') {
       this.counters.ignoredEvents++;
-      return;
+      return undefined;
     }
     const id = event.id;
-    if (event.action === 'start' && !this.known.has(id)) this.pushFromEvent(event, ctx);
-    if (REFRESH_ACTIONS.has(event.action)) void this.enqueue(id, () => this.refresh(id, ctx), ctx);
-    else if (GONE_ACTIONS.has(event.action)) {
+    if (REFRESH_ACTIONS.has(event.action)) {
+      if (!this.known.has(id)) {
+        if (event.action === 'start') this.pushFromEvent(event, ctx);
+        this.known.set(id, UNCONFIRMED);
+      }
+      return 'refresh';
+    }
+    if (GONE_ACTIONS.has(event.action)) {
       const code = event.attributes.exitCode ?? event.attributes.containerExitCode;
-      if (event.action === 'die' && code !== undefined) this.rememberExit(id, code);
-      void this.enqueue(id, () => this.gone(id, ctx), ctx);
+      if (event.action === 'die' && code !== undefined) this.exitCodes.set(id, code);
+      return 'gone';
     }
     // create, attach, kill, stop, pause, exec_*, health_status, Podman's init and cleanup: no tag changes.
-    else this.counters.ignoredEvents++;
+    this.counters.ignoredEvents++;
+    return undefined;
   }
 
   /**
@@ -248,13 +313,6 @@ export class DockerCollector implements Collector {
     return code === undefined ? [] : [`the container died with exit code ${code}`];
   }
 
-  private rememberExit(id: string, code: string): void {
-    this.exitCodes.delete(id);
-    this.exitCodes.set(id, code);
-    // Bounded, oldest first: only recent deaths matter (the store forgets them after the grace).
-    if (this.exitCodes.size > MAX_EXIT_CODES) this.exitCodes.delete(this.exitCodes.keys().next().value as string);
-  }
-
   /** Runs `task` after the container's earlier work; never rejects. */
   private enqueue(id: string, task: () => Promise<void>, ctx: CollectorContext): Promise<void> {
     const previous = this.queues.get(id) ?? Promise.resolve();
@@ -269,12 +327,18 @@ export class DockerCollector implements Collector {
     return next;
   }
 
+  /** Inspects and pushes the container, in one of the shared inspect slots (waits for one, however long). */
   private async refresh(id: string, ctx: CollectorContext): Promise<void> {
-    if (ctx.signal.aborted) return;
-    this.counters.inspects++;
-    const inspect = await this.client.inspect(id, ctx.signal);
-    if (!inspect) return this.gone(id, ctx);
-    ctx.sink.push(await this.toInfos(inspect, ctx, ctx.signal));
+    const release = await this.inspectSlots.acquire(Number.POSITIVE_INFINITY, ctx.signal);
+    if (!release) return;
+    try {
+      this.counters.inspects++;
+      const inspect = await this.client.inspect(id, ctx.signal);
+      if (!inspect) return await this.gone(id, ctx);
+      ctx.sink.push(await this.toInfos(inspect, ctx, ctx.signal));
+    } finally {
+      release();
+    }
   }
 
   private gone(id: string, ctx: CollectorContext): Promise<void> {
@@ -309,7 +373,6 @@ export class DockerCollector implements Collector {
     if (this.imageNames.has(imageId)) return this.imageNames.get(imageId);
     try {
       const name = await this.client.imageRepoTag(imageId, signal);
-      if (this.imageNames.size >= MAX_IMAGE_CACHE) this.imageNames.clear();
       this.imageNames.set(imageId, name);
       return name;
     } catch (error) {
@@ -332,13 +395,4 @@ function primaryName(names: readonly string[]): string {
 
 function fingerprint(name: string, labels: Readonly<Record<string, string>>): string {
   return JSON.stringify([name.startsWith('/') ? name : `/${name}`, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
-}
-
-/** Calls `fn` on every item with at most `limit` calls in flight. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
 }

@@ -50,6 +50,13 @@ export class FakeDocker {
   hangPings = false;
   /** Called with the ID on each inspect, before it answers (to change state mid-flight). */
   onInspect: ((id: string) => void) | undefined;
+  /** Called before the container list is answered (to write events while the client lists). */
+  onList: (() => void) | undefined;
+  /** Fault injection: an HTTP status to answer an inspect of this ID with, instead of the container. */
+  inspectFault: ((id: string) => number | undefined) | undefined;
+  /** Inspects being answered now, and the most seen at once. */
+  inspectsInFlight = 0;
+  maxInspectsInFlight = 0;
   private readonly streams = new Set<ServerResponse>();
   private readonly server: Server;
   private template: Json;
@@ -181,6 +188,7 @@ export class FakeDocker {
     }
     if (p === '/version') return json(200, this.version);
     if (p === '/containers/json') {
+      this.onList?.();
       const running = [...this.containers.values()].filter((c) => (c.State as Json | undefined)?.Running === true);
       return json(
         200,
@@ -190,8 +198,12 @@ export class FakeDocker {
     const inspect = /^\/containers\/([^/]+)\/json$/.exec(p);
     if (inspect) {
       const id = decodeURIComponent(inspect[1] as string);
+      this.maxInspectsInFlight = Math.max(this.maxInspectsInFlight, ++this.inspectsInFlight);
       const answer = (): void => {
+        this.inspectsInFlight--;
         this.onInspect?.(id);
+        const fault = this.inspectFault?.(id);
+        if (fault !== undefined) return json(fault, { message: `injected fault for ${id}` });
         const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => String(x.Id).startsWith(id) || x.Name === `/${id}`);
         if (c) json(200, c);
         else json(404, { message: `No such container: ${id}` });

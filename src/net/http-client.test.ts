@@ -22,6 +22,11 @@ beforeAll(async () => {
       return void res.end('{"message":"No such container: x"}');
     }
     if (url.pathname === '/big') return void res.end('x'.repeat(10_000));
+    if (url.pathname === '/echo') {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      return void req.on('end', () => res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'] ?? null, body })));
+    }
     if (url.pathname === '/slow') return void setTimeout(() => res.end('{"slow":true}'), Number(url.searchParams.get('ms') ?? '100'));
     if (url.pathname === '/hang') return void pending.push(res);
     if (url.pathname === '/stream') {
@@ -106,6 +111,17 @@ describe('HttpClient over a unix socket', () => {
     expect(opened).toBe(true);
     expect(lines).toEqual(['{"first":true}']);
     expect(isTaggerError(error, 'TAGGER_ABORTED')).toBe(true);
+    await client.close();
+  });
+});
+
+describe('HttpClient: methods and bodies', () => {
+  it('sends a body with its method, and errors name the method', async () => {
+    const client = new HttpClient(`unix://${socket}`, { timeoutMs: 50 });
+    expect(await client.getJson('/echo', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).toEqual({ method: 'POST', type: 'application/json', body: '{"a":1}' });
+    expect(await client.getJson('/echo', { method: 'DELETE' })).toMatchObject({ method: 'DELETE', body: '' });
+    const timeout = await client.request('/hang', { method: 'PUT' }).catch((e: unknown) => e);
+    expect(String((timeout as Error).message)).toMatch(/^PUT unix:\/\/.*\/hang timed out/);
     await client.close();
   });
 });

@@ -67,7 +67,9 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly maxBodyBytes?: number;
-  readonly method?: 'GET' | 'POST' | 'HEAD';
+  readonly method?: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE';
+  /** A request body (JSON text, say); set its content-type in `headers`. */
+  readonly body?: string;
 }
 
 export interface StreamOptions extends RequestOptions {
@@ -138,12 +140,13 @@ export class HttpClient {
         path: this.basePath + path,
         method: options.method ?? 'GET',
         headers: { ...this.options.headers, ...options.headers },
+        ...(options.body !== undefined ? { body: options.body } : {}),
         signal,
       });
       const body = await readCapped(res.body, options.maxBodyBytes ?? this.options.maxBodyBytes ?? 64 * 1024 * 1024, this.describe(path));
       return { status: res.statusCode, headers: res.headers, body };
     } catch (error) {
-      throw this.translate(error, path, timedOut(), timeoutMs, options.signal);
+      throw this.translate(error, `${options.method ?? 'GET'} ${this.describe(path)}`, timedOut(), timeoutMs, options.signal);
     } finally {
       cleanup();
       release();
@@ -178,7 +181,7 @@ export class HttpClient {
       });
     } catch (error) {
       cleanup();
-      throw this.translate(error, path, timedOut(), headersTimeoutMs, options.signal);
+      throw this.translate(error, `GET ${this.describe(path)}`, timedOut(), headersTimeoutMs, options.signal);
     }
     // Headers are in: from now on only the caller's signal may end the stream.
     cleanup(true);
@@ -208,7 +211,7 @@ export class HttpClient {
       pending += decoder.end();
       if (pending.length > 0) emit(pending);
     } catch (error) {
-      throw this.translate(error, path, false, 0, options.signal);
+      throw this.translate(error, `GET ${this.describe(path)}`, false, 0, options.signal);
     } finally {
       options.signal?.removeEventListener('abort', abortBody);
       cleanup();
@@ -238,11 +241,13 @@ export class HttpClient {
     return `${this.endpoint.display.replace(/\/+$/, '')}${this.basePath}${path.split('?')[0] ?? ''}`;
   }
 
-  private translate(error: unknown, path: string, timedOut: boolean, timeoutMs: number, callerSignal: AbortSignal | undefined): Error {
+  /** `what` is the request as errors name it: `POST unix:///…/path`. */
+  private translate(error: unknown, what: string, timedOut: boolean, timeoutMs: number, callerSignal: AbortSignal | undefined): Error {
+    // First: undici rejects with the timer's own abort reason, which does not name the request.
+    if (timedOut) return new TimeoutError(what, timeoutMs);
     if (error instanceof TaggerError) return error;
-    if (timedOut) return new TimeoutError(`GET ${this.describe(path)}`, timeoutMs);
-    if (callerSignal?.aborted) return new AbortedError(`GET ${this.describe(path)}`);
-    if (error instanceof undiciErrors.RequestAbortedError) return new AbortedError(`GET ${this.describe(path)}`);
+    if (callerSignal?.aborted) return new AbortedError(what);
+    if (error instanceof undiciErrors.RequestAbortedError) return new AbortedError(what);
     return new SocketError(this.endpoint.display, { cause: error });
   }
 }

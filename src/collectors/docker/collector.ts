@@ -327,11 +327,16 @@ export class DockerCollector implements Collector {
     return next;
   }
 
-  /** Inspects and pushes the container, in one of the shared inspect slots (waits for one, however long). */
+  /**
+   * Inspects and pushes the container, in one of the shared inspect slots (waits for one, however
+   * long). The wait takes no signal: a burst would hang one abort listener per waiter on the
+   * collector's signal. After a stop, in-flight inspects abort, and each waiter, once woken,
+   * gives its slot straight back.
+   */
   private async refresh(id: string, ctx: CollectorContext): Promise<void> {
-    const release = await this.inspectSlots.acquire(Number.POSITIVE_INFINITY, ctx.signal);
-    if (!release) return;
+    const release = (await this.inspectSlots.acquire(Number.POSITIVE_INFINITY)) as () => void;
     try {
+      if (ctx.signal.aborted) return;
       this.counters.inspects++;
       const inspect = await this.client.inspect(id, ctx.signal);
       if (!inspect) return await this.gone(id, ctx);

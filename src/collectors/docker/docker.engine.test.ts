@@ -13,35 +13,15 @@ import { LocalTagger } from '../../tagger.js';
 import { DockerClient } from './client.js';
 import { DockerCollector } from './collector.js';
 import { until as waitUntil } from '../../test-support/wait.js';
+import { ENGINES, REQUIRED, engineAvailable } from './test-support/engines.js';
 
 const run = promisify(execFile);
-const REQUIRED = process.env.TAGGER_REQUIRE_ENGINES === '1';
 const GRACE_MS = 1_500;
 const RUN_ID = randomBytes(4).toString('hex');
 const RUN_LABEL = 'tagger.test.run';
 
-interface Engine {
-  readonly name: 'docker' | 'podman';
-  readonly host: string | undefined;
-  readonly image: string | undefined;
-  /** The image as the engine reports it in Config.Image. */
-  readonly reportedImage: (image: string) => string;
-}
-
-const ENGINES: Engine[] = [
-  { name: 'docker', host: process.env.TAGGER_TEST_DOCKER_HOST, image: process.env.TAGGER_TEST_DOCKER_IMAGE ?? 'local/busybox:latest', reportedImage: (i) => i },
-  { name: 'podman', host: process.env.TAGGER_TEST_PODMAN_HOST, image: process.env.TAGGER_TEST_PODMAN_IMAGE ?? 'localhost/busybox:latest', reportedImage: (i) => i },
-];
-
 for (const engine of ENGINES) {
-  if (!engine.host && REQUIRED) {
-    describe(`${engine.name} engine`, () => {
-      it('is required (TAGGER_REQUIRE_ENGINES=1)', () => {
-        throw new Error(`TAGGER_REQUIRE_ENGINES=1 but the ${engine.name} host variable is unset: run scripts/engines/start.sh and source /tmp/tagger-engines/env.sh`);
-      });
-    });
-    continue;
-  }
+  if (!engineAvailable(engine) && REQUIRED) continue;
   describe.skipIf(!engine.host)(`docker collector on real ${engine.name}`, () => {
     const host = engine.host ?? '';
     const image = engine.image ?? '';

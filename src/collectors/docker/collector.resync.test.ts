@@ -66,6 +66,22 @@ describe('DockerCollector: resync while events flow', () => {
     expect(h.tagger.store.has(`container_id://${E2E}`)).toBe(false);
   });
 
+  it('a held die whose checking inspect fails is believed: the container is deleted', async () => {
+    let t1Inspects = 0;
+    const h = await harness({
+      setup: (fake) => {
+        fake.put(json('captures/dockerd-20.10/container_inspect.json'));
+        fake.onList = () => fake.write(`${eventLine(T1, 'die', { exitCode: '137' })}\n`);
+        // The resync's inspect answers; the one checking the held die fails.
+        fake.inspectFault = (id) => (id === T1 && ++t1Inspects === 2 ? 500 : undefined);
+      },
+    });
+    await h.tagger.ready();
+    await until(() => h.collector.counters.inspectErrors === 1);
+    await h.collector.whenIdle();
+    expect(h.tagger.getEntity(`container_id://${T1}`)?.pendingDelete).toBeDefined();
+  });
+
   it('a container tagged from its start event whose inspect fails is deleted by the next resync once it has died', async () => {
     const x = ID(7);
     const h = await harness({ setup: (fake) => (fake.inspectFault = (id) => (id === x ? 500 : undefined)) });

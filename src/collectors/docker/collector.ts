@@ -13,7 +13,7 @@
 import type { CompiledRules } from '../../rules.js';
 import { CONTAINER_PREFIX } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
-import { BackoffPresets, reconnectForever, sleep, type BackoffOptions } from '../../net/backoff.js';
+import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
 import { Limiter } from '../../net/limiter.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
@@ -21,7 +21,9 @@ import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchR
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
 import { extractContainer, extractFromEvent } from './extract.js';
+import { UNCONFIRMED, fingerprint, primaryName } from './fingerprint.js';
 import { HeldEvents } from './held-events.js';
+import { watchLiveness } from './liveness.js';
 import { RecentMap } from './recent-map.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
 
@@ -52,11 +54,6 @@ const REFRESH_ACTIONS: ReadonlySet<string> = new Set(['start', 'restart', 'renam
 const GONE_ACTIONS: ReadonlySet<string> = new Set(['die', 'destroy', 'remove']);
 const MAX_IMAGE_CACHE = 1_000;
 const MAX_EXIT_CODES = 10_000;
-/**
- * The fingerprint of a container known only from an event (its inspect has not succeeded yet):
- * equal to no real fingerprint, so a resync inspects it again if listed and deletes it if not.
- */
-const UNCONFIRMED = '';
 
 export interface DockerCounters {
   events: number;
@@ -193,33 +190,19 @@ export class DockerCollector implements Collector {
       ctx.markSynced();
       this.healthState = { healthy: true, message: connected };
       onOpen();
-      liveness = this.watchLiveness(connected, sessionEnd.signal);
+      liveness = watchLiveness(this.client, { intervalMs: this.options.livenessIntervalMs ?? 15_000, timeoutMs: this.options.livenessTimeoutMs ?? 5_000 }, sessionEnd.signal, (ping) => {
+        if (ping.ok) this.healthState = { healthy: true, message: connected };
+        else {
+          this.counters.pingFailures++;
+          this.healthState = { healthy: false, message: `${this.client.display} is not answering (/_ping: ${ping.reason}); events may be delayed` };
+        }
+      });
       await stream;
     } finally {
       signal.removeEventListener('abort', endSession);
       sessionEnd.abort();
       await stream.catch(() => undefined);
       await liveness;
-    }
-  }
-
-  /** Pings the daemon while the stream is open: unhealthy while it does not answer, healthy again once it does. */
-  private async watchLiveness(connected: string, signal: AbortSignal): Promise<void> {
-    const interval = this.options.livenessIntervalMs ?? 15_000;
-    if (interval <= 0) return;
-    while (!signal.aborted) {
-      try {
-        await sleep(interval, signal);
-      } catch {
-        return;
-      }
-      const ping = await this.client.ping(signal, this.options.livenessTimeoutMs ?? 5_000);
-      if (signal.aborted) return;
-      if (ping.ok) this.healthState = { healthy: true, message: connected };
-      else {
-        this.counters.pingFailures++;
-        this.healthState = { healthy: false, message: `${this.client.display} is not answering (/_ping: ${ping.reason}); events may be delayed` };
-      }
     }
   }
 
@@ -253,8 +236,18 @@ export class DockerCollector implements Collector {
   /** Applies the held events, each container's last one, as held-events.ts describes. */
   private release(held: HeldEvents, ctx: CollectorContext): void {
     for (const [id, action] of held.drain()) {
-      const confirm = action === 'refresh' || (action === 'died' && this.known.has(id));
-      void this.enqueue(id, () => (confirm ? this.refresh(id, ctx) : this.gone(id, ctx)), ctx);
+      const task = action === 'refresh' ? this.refresh : action === 'died' && this.known.has(id) ? this.confirmDeath : this.gone;
+      void this.enqueue(id, () => task.call(this, id, ctx), ctx);
+    }
+  }
+
+  /** A held death is checked by an inspect; when that fails, the event is believed after all. */
+  private async confirmDeath(id: string, ctx: CollectorContext): Promise<void> {
+    try {
+      await this.refresh(id, ctx);
+    } catch (error) {
+      await this.gone(id, ctx);
+      throw error;
     }
   }
 
@@ -391,13 +384,4 @@ export class DockerCollector implements Collector {
 export function formatSince(ms: number): string {
   const whole = Math.max(0, Math.floor(ms));
   return `${Math.floor(whole / 1000)}.${String((whole % 1000) * 1_000_000).padStart(9, '0')}`;
-}
-
-/** The container's own name among Names (links add `/other/alias` entries). */
-function primaryName(names: readonly string[]): string {
-  return names.find((n) => n.lastIndexOf('/') === 0) ?? names[0] ?? '';
-}
-
-function fingerprint(name: string, labels: Readonly<Record<string, string>>): string {
-  return JSON.stringify([name.startsWith('/') ? name : `/${name}`, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 }

@@ -158,9 +158,9 @@ export class DockerCollector implements Collector {
     const { signal } = ctx;
     this.counters.sessions++;
     const version = await this.client.negotiate(signal);
-    // One second early, in the daemon's clock (whole seconds in the Date header; dockerd sends the
-    // headers just before it subscribes us): the replayed second covers that gap, and events it
-    // repeats are harmless, since held events are re-checked and live handling is idempotent.
+    // One second early, in the daemon's clock (whole seconds in the Date header): headers may
+    // reach us a moment before the daemon has subscribed us, and the replayed second covers that.
+    // Events it repeats are harmless: held ones are re-checked, live handling is idempotent.
     const sinceMs = (this.client.versionTimeMs ?? ctx.clock.now()) - 1_000;
     const engine = this.client.daemon?.Version ? `, engine ${this.client.daemon.Version}` : '';
     const connected = `connected to ${this.client.display} (API ${version}${engine})`;

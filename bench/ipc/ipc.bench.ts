@@ -1,89 +1,16 @@
 /**
- * IPC figures, each beside a baseline measured in the same run:
- * - GET /v1/tags round-trip over the unix socket vs a bare node:http server answering the same
- *   JSON over the same kind of socket, both through the same client (goal <= 1.5x the time);
+ * IPC figures, each beside a baseline measured in the same run (the /v1/tags ones are in
+ * tags.bench.ts):
  * - a remote replica's initial sync of 10k entities vs reading the same NDJSON bytes from a bare
  *   server with the same line reader (goal <= 3x the time).
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IpcClient } from '../../src/ipc/client.js';
 import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
-import { IpcServer } from '../../src/ipc/server.js';
 import { HttpClient } from '../../src/net/http-client.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { tagsSuites } from './tags.bench.js';
 import { round, usedHeapAfterGc, type BenchFigure, type BenchSuite } from '../harness.js';
-import { SYNC_TOKEN, syncBenchEntity, type SyncServersReady } from './sync-shared.js';
-
-const TOKEN = SYNC_TOKEN;
-
-function listen(server: Server, path: string): Promise<void> {
-  return new Promise((resolve) => server.listen(path, () => resolve()));
-}
-
-async function timeSequential(n: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 500; i++) await fn(); // warm up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6 / n;
-}
-
-const tagsRoundTrip: BenchSuite = {
-  name: 'ipc.tags_round_trip',
-  async run() {
-    const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-'));
-    const tagger = new LocalTagger();
-    await tagger.start();
-    const info = syncBenchEntity(1);
-    tagger.store.processTagInfo([info]);
-    const ours = new IpcServer({ tagger, token: TOKEN, socketPath: join(dir, 'ours.sock'), processMetrics: false });
-    await ours.start();
-    // The bare server answers the very JSON ours does, with no validation, auth or lookup.
-    const body = JSON.stringify({ entity: info.entity, cardinality: 'high', tags: tagger.tagSync(info.entity, 'high') });
-    const bare = createServer((_req, res) => {
-      res.setHeader('content-type', 'application/json');
-      res.setHeader('content-length', Buffer.byteLength(body));
-      res.end(body);
-    });
-    await listen(bare, join(dir, 'bare.sock'));
-    const path = `/v1/tags?entity=${encodeURIComponent(info.entity)}&cardinality=high`;
-    const oursClient = new IpcClient({ socket: join(dir, 'ours.sock'), token: TOKEN });
-    const bareClient = new HttpClient(`unix://${join(dir, 'bare.sock')}`);
-    const figures: BenchFigure[] = [];
-    try {
-      const n = 5_000;
-      let best = Infinity;
-      let baseline = Infinity;
-      for (let round_ = 0; round_ < 3; round_++) {
-        baseline = Math.min(baseline, await timeSequential(n, () => bareClient.getJson(path, { headers: { authorization: `Bearer ${TOKEN}` } })));
-        best = Math.min(best, await timeSequential(n, () => oursClient.getTags(info.entity, 'high')));
-      }
-      const ratio = best / baseline;
-      figures.push({
-        name: 'ipc.tags_round_trip',
-        value: round(best * 1000, 1),
-        unit: 'µs/request',
-        baseline: { name: 'bare node:http, same JSON, same socket kind and client', value: round(baseline * 1000, 1) },
-        ratio: round(ratio, 2),
-        goal: '<= 1.5x the bare server',
-        met: ratio <= 1.5,
-        details: { requests: n, rounds: 3 },
-      });
-    } finally {
-      await oursClient.close();
-      await bareClient.close();
-      await ours.stop(100);
-      await tagger.stop();
-      await new Promise<void>((r) => bare.close(() => r()));
-      rmSync(dir, { recursive: true, force: true });
-    }
-    return { figures };
-  },
-};
+import { SYNC_TOKEN, type SyncServersReady } from './sync-shared.js';
 
 /**
  * The daemon runs in a child process (sync-servers.ts), as a sidecar's daemon does: its encoding
@@ -186,4 +113,4 @@ const replicaSync: BenchSuite = {
   },
 };
 
-export const ipcSuites: readonly BenchSuite[] = [tagsRoundTrip, replicaSync];
+export const ipcSuites: readonly BenchSuite[] = [...tagsSuites, replicaSync];

@@ -159,7 +159,10 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
       this.set({ state: 'waiting_sync' }, stats.pendingSyncs);
     },
   });
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tagger_' });
+  // The event-loop lag histogram samples with a timer; prom-client's default (every 10 ms) woke
+  // an idle daemon 100 times a second and cost it 15 ms of CPU a second, 7x all else it does when
+  // idle (2 ms). Every 100 ms still catches any stall long enough to matter to a query.
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tagger_', eventLoopMonitoringPrecision: 100 });
   return registry;
 }
 

@@ -87,6 +87,8 @@ export interface TextResponse {
   readonly body: string;
 }
 
+export type BytesResponse = Omit<TextResponse, 'body'> & { readonly body: Buffer };
+
 export class HttpClient {
   private readonly pool: Pool;
   /**
@@ -119,19 +121,31 @@ export class HttpClient {
 
   /** GET `path` and decode its JSON body; throws HttpStatusError for any non-2xx status. */
   async getJson<T = unknown>(path: string, options: RequestOptions & { decode?: (value: unknown) => T } = {}): Promise<T> {
-    const response = await this.request(path, options);
-    if (response.status < 200 || response.status >= 300) throw new HttpStatusError(response.status, this.describe(path), response.body);
+    const body = await this.getBytes(path, options);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(response.body);
+      parsed = JSON.parse(body.toString('utf8'));
     } catch (cause) {
       throw new DecodeError(`JSON from ${this.describe(path)}`, { cause });
     }
     return options.decode ? options.decode(parsed) : (parsed as T);
   }
 
+  /** GET `path` and return its body's bytes undecoded; throws HttpStatusError for any non-2xx status. */
+  async getBytes(path: string, options: RequestOptions = {}): Promise<Buffer> {
+    const response = await this.requestBytes(path, options);
+    if (response.status < 200 || response.status >= 300) throw new HttpStatusError(response.status, this.describe(path), response.body.toString('utf8', 0, 64 * 1024));
+    return response.body;
+  }
+
   /** Any request; the status is returned, not checked. */
   async request(path: string, options: RequestOptions = {}): Promise<TextResponse> {
+    const response = await this.requestBytes(path, options);
+    return { status: response.status, headers: response.headers, body: response.body.toString('utf8') };
+  }
+
+  /** As request(), with the body as bytes (large bodies skip a UTF-16 copy their reader may not need). */
+  async requestBytes(path: string, options: RequestOptions = {}): Promise<BytesResponse> {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
     const release = await this.connection(path, options);
     const { signal, cleanup, timedOut } = withTimeout(options.signal, timeoutMs);
@@ -186,7 +200,7 @@ export class HttpClient {
     // Headers are in: from now on only the caller's signal may end the stream.
     cleanup(true);
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      const body = await readCapped(res.body, 64 * 1024, this.describe(path)).catch(() => '');
+      const body = await readCapped(res.body, 64 * 1024, this.describe(path)).then((b) => b.toString('utf8'), () => '');
       cleanup();
       throw new HttpStatusError(res.statusCode, this.describe(path), body);
     }
@@ -273,7 +287,7 @@ function withTimeout(caller: AbortSignal | undefined, ms: number): { signal: Abo
   };
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number, what: string): Promise<string> {
+async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -285,5 +299,5 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
     }
     chunks.push(buf);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return Buffer.concat(chunks, size);
 }

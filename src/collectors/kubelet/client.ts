@@ -63,10 +63,15 @@ export class KubeletClient {
 
   /** The pods kubelet runs. DecodeError when the body is not a PodList. */
   async getPods(signal?: AbortSignal): Promise<KubePodList> {
+    return parsePodList(await this.getPodsBody(signal), this.url);
+  }
+
+  /** The `/pods` body's bytes, undecoded: the collector parses only the pods it has not seen. */
+  async getPodsBody(signal?: AbortSignal): Promise<Buffer> {
     const http = await this.client();
     const headers = await this.authHeaders();
     try {
-      return await http.getJson('/pods', { signal, headers, decode: decodePodList });
+      return await http.getBytes('/pods', { signal, headers });
     } catch (error) {
       throw this.translate(error, '/pods');
     }
@@ -131,6 +136,17 @@ export class KubeletClient {
     }
     return error;
   }
+}
+
+/** The whole body parsed and checked (decodePodList); DecodeError when it is not JSON. */
+export function parsePodList(body: Uint8Array, url: string): KubePodList {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (cause) {
+    throw new DecodeError(`JSON from ${url}/pods`, { cause });
+  }
+  return decodePodList(value);
 }
 
 /** Checks the body is a PodList: an object whose `items` is an array (items are checked later). */

@@ -13,18 +13,20 @@
  * misses and rate-limited, so a flood of misses for unknown containers costs little.
  */
 import { CONTAINER_PREFIX, POD_PREFIX } from '../../entity.js';
-import { causeMessage, isTaggerError } from '../../errors.js';
+import { DecodeError, causeMessage, isTaggerError } from '../../errors.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
-import { KubeletTlsError } from './client.js';
+import { createHash } from 'node:crypto';
+import { KubeletTlsError, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';
-import type { KubePodList } from './types.js';
+import { scanPodList } from './pod-list-scan.js';
 
 /** What the collector needs of a client (KubeletClient; a fake in tests). */
 export interface KubeletSource {
   readonly url: string;
-  getPods(signal?: AbortSignal): Promise<KubePodList>;
+  /** The raw `/pods` body: the collector parses only the pods whose bytes it has not seen. */
+  getPodsBody(signal?: AbortSignal): Promise<Uint8Array>;
   probe(signal?: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
@@ -48,27 +50,37 @@ export interface KubeletStats {
   malformedPods: number;
   /** Pods whose fingerprint changed (or were new) and so were extracted. */
   podsExtracted: number;
+  /** Pods whose bytes matched the last good poll's, so were neither parsed nor compared. */
+  podsUnchangedBytes: number;
   deletionsPushed: number;
   repolls: number;
   repollsSkipped: number;
 }
 
 interface PodState {
+  readonly uid: string;
   readonly fingerprint: string;
   readonly entities: readonly EntityId[];
+  /** Digest of the pod's bytes in the poll that saw it; undefined after a whole-body parse. */
+  readonly digest?: string;
 }
+
+/** One item of a poll: parsed, or the state of a byte-identical item of the last good poll. */
+type PollItem = { readonly raw: unknown; readonly digest?: string } | { readonly same: PodState };
 
 export class KubeletCollector implements Collector {
   readonly name = KUBELET_SOURCE;
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, POD_PREFIX];
   readonly pullIntervalMs: number;
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
-  readonly stats: KubeletStats = { polls: 0, failedPolls: 0, malformedPolls: 0, malformedPods: 0, podsExtracted: 0, deletionsPushed: 0, repolls: 0, repollsSkipped: 0 };
+  readonly stats: KubeletStats = { polls: 0, failedPolls: 0, malformedPolls: 0, malformedPods: 0, podsExtracted: 0, podsUnchangedBytes: 0, deletionsPushed: 0, repolls: 0, repollsSkipped: 0 };
   private readonly client: KubeletSource;
   private readonly extractOptions: KubeletExtractOptions;
   private readonly minRepollMs: number;
   private readonly source: string;
   private pods = new Map<string, PodState>();
+  /** The last good poll's pods by the digest of their bytes. */
+  private byDigest = new Map<string, PodState>();
   /** Every entity of the last good poll, for fetch(). */
   private known = new Set<EntityId>();
   private inflight: Promise<void> | undefined;
@@ -140,9 +152,9 @@ export class KubeletCollector implements Collector {
   private async pollOnce(ctx: CollectorContext): Promise<void> {
     this.lastPollStart = ctx.clock.now();
     this.stats.polls++;
-    let list: KubePodList;
+    let items: PollItem[];
     try {
-      list = await this.client.getPods(ctx.signal);
+      items = this.readItems(await this.client.getPodsBody(ctx.signal));
     } catch (error) {
       this.stats.failedPolls++;
       if (isTaggerError(error, 'TAGGER_DECODE')) this.stats.malformedPolls++;
@@ -150,30 +162,63 @@ export class KubeletCollector implements Collector {
       this.state = { healthy: false, message: `${causeMessage(error)}${kept}` };
       throw error;
     }
-    const infos = this.apply(list.items, ctx);
+    const infos = this.apply(items, ctx);
     if (infos.length > 0) ctx.sink.push(infos);
     this.state = { healthy: true, message: `polling ${this.client.url}: ${this.pods.size} pods` };
     ctx.markSynced();
   }
 
+  /**
+   * The poll's items: each pod whose bytes the last good poll had is its state from then, the
+   * rest are parsed. Every item is parsed before any state changes, so a malformed one (a
+   * DecodeError) leaves the last good state whole.
+   */
+  private readItems(body: Uint8Array): PollItem[] {
+    const cut = scanPodList(body);
+    if (cut === undefined) return parsePodList(body, this.client.url).items.map((raw) => ({ raw }));
+    const items: PollItem[] = new Array<PollItem>(cut.length);
+    let same = 0;
+    for (let i = 0; i < cut.length; i++) {
+      const bytes = cut[i] as Uint8Array;
+      const digest = createHash('sha256').update(bytes).digest('base64');
+      const state = this.byDigest.get(digest);
+      if (state !== undefined) {
+        items[i] = { same: state };
+        same++;
+        continue;
+      }
+      try {
+        items[i] = { raw: JSON.parse(utf8.decode(bytes)) as unknown, digest };
+      } catch (cause) {
+        throw new DecodeError(`kubelet ${this.client.url}/pods item ${i}`, { cause });
+      }
+    }
+    this.stats.podsUnchangedBytes += same;
+    return items;
+  }
+
   /** Diffs one poll's items against the last state; returns what to push and updates the state. */
-  private apply(items: readonly unknown[], ctx: CollectorContext): TagInfo[] {
+  private apply(items: readonly PollItem[], ctx: CollectorContext): TagInfo[] {
     const out: TagInfo[] = [];
     const next = new Map<string, PodState>();
     for (const item of items) {
-      const uid = podUidOf(item);
+      if ('same' in item) {
+        if (!next.has(item.same.uid)) next.set(item.same.uid, item.same);
+        continue;
+      }
+      const uid = podUidOf(item.raw);
       if (uid === undefined) {
         this.stats.malformedPods++;
         continue;
       }
       if (next.has(uid)) continue;
-      const fingerprint = podFingerprint(item);
+      const fingerprint = podFingerprint(item.raw);
       const previous = this.pods.get(uid);
       if (previous !== undefined && previous.fingerprint === fingerprint) {
-        next.set(uid, previous);
+        next.set(uid, previous.digest === item.digest ? previous : { ...previous, digest: item.digest });
         continue;
       }
-      const extracted = extractPod(item, this.extractOptions);
+      const extracted = extractPod(item.raw, this.extractOptions);
       if (extracted === undefined) continue;
       this.stats.podsExtracted++;
       if (extracted.problems.length > 0) ctx.logger.debug({ pod: uid, problems: extracted.problems }, 'pod metadata partly unusable');
@@ -183,7 +228,7 @@ export class KubeletCollector implements Collector {
       for (const id of extracted.entities) gone.delete(id);
       for (const id of gone) out.push(deletionTagInfo(this.source, id));
       this.stats.deletionsPushed += gone.size;
-      next.set(uid, { fingerprint, entities: extracted.entities });
+      next.set(uid, { uid, fingerprint, entities: extracted.entities, digest: item.digest });
     }
     for (const [uid, state] of this.pods) {
       if (next.has(uid)) continue;
@@ -191,6 +236,9 @@ export class KubeletCollector implements Collector {
       this.stats.deletionsPushed += state.entities.length;
     }
     this.pods = next;
+    const byDigest = new Map<string, PodState>();
+    for (const state of next.values()) if (state.digest !== undefined) byDigest.set(state.digest, state);
+    this.byDigest = byDigest;
     if (out.length > 0) {
       const known = new Set<EntityId>();
       for (const state of next.values()) for (const id of state.entities) known.add(id);
@@ -199,6 +247,8 @@ export class KubeletCollector implements Collector {
     return out;
   }
 }
+
+const utf8 = new TextDecoder();
 
 /** Waits for `work` unless the signal aborts first; the work itself goes on (others share it). */
 function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {

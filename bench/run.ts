@@ -8,11 +8,12 @@ import { kubeletSuites } from './collectors/kubelet/kubelet.bench.js';
 import { kubeletProcessSuites } from './collectors/kubelet/kubelet-process.bench.js';
 import { containerdSuites } from './collectors/containerd/containerd.bench.js';
 import { dockerSuites } from './collectors/docker/docker.bench.js';
+import { startToReadySuites } from './collectors/docker/start-to-ready.bench.js';
 import { ipcSuites } from './ipc/ipc.bench.js';
 import { fanoutSuites } from './ipc/fanout.bench.js';
 import { pythonSuites } from './python/python.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -108,7 +108,9 @@ export class TagStore {
   /** Applies a batch of updates; subscribers get one batch of events for it. */
   processTagInfo(infos: readonly TagInfo[], now = this.clock.now()): void {
     const changes: Change[] = [];
-    for (const info of infos) {
+    const dead = deathsIn(infos);
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i] as TagInfo;
       const reason = invalidReason(info);
       if (reason) {
         this.counters.malformed++;
@@ -121,7 +123,7 @@ export class TagStore {
         else this.materialize(info.entity);
       }
       if (info.deleteEntity) this.markDeleted(info, now);
-      else this.applyAdd(info, changes);
+      else this.applyAdd(info, changes, dead !== undefined && (dead.get(deathKey(info)) ?? -1) > i);
     }
     if (changes.length > 0 && this.subscribers.size > 0) this.notify(changes);
   }
@@ -353,10 +355,11 @@ export class TagStore {
     }
   }
 
-  private applyAdd(info: TagInfo, changes: Change[]): void {
+  /** `dead`: the batch deletes the entity after this add (a dead report, see deathsIn). */
+  private applyAdd(info: TagInfo, changes: Change[], dead: boolean): void {
     const tomb = this.tombstones.get(info.entity);
     if (tomb) {
-      if (!tomb.sources.has(info.source)) {
+      if (dead || !tomb.sources.has(info.source)) {
         this.counters.tombstoneDrops++;
         return;
       }
@@ -369,7 +372,7 @@ export class TagStore {
       this.entities.set(info.entity, record);
       if (this.shortIds && isFullHexContainerId(info.entity)) this.shortIds.set(shortOf(info.entity), info.entity);
     }
-    if (record.deletes?.delete(info.source)) {
+    if (!dead && record.deletes?.delete(info.source)) {
       this.counters.deletesCancelled++;
       if (record.deletes.size === 0) {
         record.deletes = undefined;
@@ -481,6 +484,26 @@ function shortOf(id: EntityId): string {
   return id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
 }
 
+
+/**
+ * A source that sends an entity's tags and, later in the same batch, its delete reports a dead
+ * entity (Docker's inspect of an exited container, containerd's stopped task): its tags may show
+ * it through one grace, but they are no evidence of life, so they never lift a tombstone nor cancel
+ * a pending delete. Returns, per source and entity, the index of the batch's last delete (undefined
+ * for a batch without deletes: the common case costs one scan and no allocation).
+ */
+function deathsIn(infos: readonly TagInfo[]): Map<string, number> | undefined {
+  let deaths: Map<string, number> | undefined;
+  for (let i = 0; i < infos.length; i++) {
+    const info = infos[i];
+    if (info?.deleteEntity && typeof info.source === 'string') (deaths ??= new Map()).set(deathKey(info), i);
+  }
+  return deaths;
+}
+
+function deathKey(info: TagInfo): string {
+  return `${info.source}\u0000${info.entity}`;
+}
 
 /** Why a TagInfo cannot be stored, or undefined when it is well-formed. */
 function invalidReason(info: TagInfo): string | undefined {

@@ -380,18 +380,28 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
 
   private async superviseStream(collector: Collector, ctx: CollectorContext, log: Logger): Promise<void> {
     // A streamer handles its own reconnects; this only restarts one whose run() gave up or threw.
+    // The backoff starts over only after a run that synced: one that returns at once backs off.
+    let synced = false;
+    const runCtx: CollectorContext = {
+      ...ctx,
+      markSynced: () => {
+        synced = true;
+        ctx.markSynced();
+      },
+    };
     await reconnectForever(
       async (opened) => {
-        await collector.run?.(ctx);
-        opened();
+        synced = false;
+        await collector.run?.(runCtx);
+        if (synced) opened();
       },
       {
         ...BackoffPresets.engineReconnect,
         signal: ctx.signal,
-        onEnd: (error) => {
-          if (error === undefined) return;
+        onEnd: (error, delayMs) => {
           bump(this.counters.collectorErrors, collector.name);
-          log.error({ error: causeMessage(error) }, 'collector stream failed; restarting');
+          const reason = error === undefined ? `run() returned${synced ? '' : ' before it synced'}` : causeMessage(error);
+          log.error({ error: reason, delayMs }, 'collector stream ended; restarting');
         },
       },
     );

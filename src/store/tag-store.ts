@@ -10,10 +10,11 @@
  *   so a lagging source cannot resurrect it; an add from a deleting source revives it.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
+import { entityKindOf } from '../entity.js';
 import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type EventEntity, type MergedTags, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
 import { InternPool } from './intern.js';
+import { ShortIdIndex } from './short-ids.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
 
 export interface TagStoreOptions {
@@ -69,8 +70,8 @@ export class TagStore {
   readonly deletionGraceMs: number;
   readonly tombstoneTtlMs: number;
   private readonly entities = new Map<EntityId, EntityRecord>();
-  /** 12-hex prefix -> full container ID; built on the first short-ID query, then kept up to date. */
-  private shortIds: Map<string, EntityId> | undefined;
+  /** 12-hex prefix -> full container IDs; built on the first short-ID query, then kept up to date. */
+  private shortIds: ShortIdIndex | undefined;
   private readonly pendingDeletes = new Set<EntityRecord>();
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
@@ -144,7 +145,7 @@ export class TagStore {
       this.processTagInfo(this.decodeDeferred(id, encoded));
       return;
     }
-    if (this.shortIds && isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+    this.shortIds?.add(id);
     this.deferred.set(id, encoded);
   }
 
@@ -169,10 +170,10 @@ export class TagStore {
   resolveShortId(short: string): EntityId | undefined {
     if (!this.shortIds) {
       // Most clients query full IDs: the index costs memory only once someone uses short ones.
-      this.shortIds = new Map();
-      for (const id of this.ids()) if (isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+      this.shortIds = new ShortIdIndex();
+      for (const id of this.ids()) this.shortIds.add(id);
     }
-    return this.shortIds.get(short.toLowerCase());
+    return this.shortIds.resolve(short);
   }
 
   tombstone(id: EntityId): Tombstone | undefined {
@@ -278,7 +279,7 @@ export class TagStore {
   remove(id: EntityId): boolean {
     if (this.deferred.delete(id)) {
       // No subscribers while entries are deferred: nobody to tell.
-      if (this.shortIds && isFullHexContainerId(id) && this.shortIds.get(shortOf(id)) === id) this.shortIds.delete(shortOf(id));
+      this.shortIds?.remove(id);
       return true;
     }
     const record = this.entities.get(id);
@@ -370,7 +371,7 @@ export class TagStore {
     if (!record) {
       record = new EntityRecord(info.entity);
       this.entities.set(info.entity, record);
-      if (this.shortIds && isFullHexContainerId(info.entity)) this.shortIds.set(shortOf(info.entity), info.entity);
+      this.shortIds?.add(info.entity);
     }
     if (!dead && record.deletes?.delete(info.source)) {
       this.counters.deletesCancelled++;
@@ -411,10 +412,7 @@ export class TagStore {
   private removeRecord(record: EntityRecord): void {
     this.entities.delete(record.id);
     this.pendingDeletes.delete(record);
-    if (this.shortIds && isFullHexContainerId(record.id)) {
-      const short = shortOf(record.id);
-      if (this.shortIds.get(short) === record.id) this.shortIds.delete(short);
-    }
+    this.shortIds?.remove(record.id);
     record.sources = [];
     record.setMerged(EMPTY_MERGED);
   }
@@ -478,10 +476,6 @@ export const eventVersion: (entity: EventEntity) => object | undefined = StoreEv
 
 function eventEntity(record: EntityRecord, cardinality: Cardinality): EventEntity {
   return new StoreEventEntity(record.id, record.split(cardinality), record.all.length === 0 ? undefined : record.all);
-}
-
-function shortOf(id: EntityId): string {
-  return id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
 }
 
 

@@ -291,3 +291,25 @@ describe('LocalTagger supervising a streamer', () => {
     expect(restarts[0]?.error).toBe('run() returned');
   });
 });
+
+describe('LocalTagger short IDs', () => {
+  it('resolves a containerd container named with exactly 12 hex characters by its own name', async () => {
+    const named = `container_id://${'deadbeefcafe'}`;
+    const streamer = new FakeStreamer([tags('containerd', named, ['image_name:app']), tags('docker', C1, ['image_name:other'])]);
+    const tagger = make({ collectors: [streamer] });
+    await tagger.start();
+    await tagger.ready();
+    expect(tagger.tagSync(named)).toEqual(['image_name:app']);
+    expect(tagger.getEntity('deadbeefcafe')?.id).toBe(named);
+    expect(tagger.getEntity(named)?.id).toBe(named);
+  });
+
+  it('asks a fetcher about a short ID nobody knows yet, and answers with what it found', async () => {
+    const docker = new FakeFetcher('docker', async (entity) => (entity === `container_id://${'1'.repeat(12)}` ? { found: true, infos: [tags('docker', C1, ['image_name:nginx'])] } : { found: false }));
+    const tagger = make({ collectors: [docker] });
+    await tagger.start();
+    expect(await tagger.tag('1'.repeat(12))).toEqual(['image_name:nginx']);
+    expect(docker.calls).toBe(1);
+    expect(tagger.tagSync(C1)).toEqual(['image_name:nginx']);
+  });
+});

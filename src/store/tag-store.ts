@@ -8,6 +8,8 @@
  *   ("delete eventually wins"); an add from S itself does (a restarted container).
  * - A removed entity leaves a tombstone for a while: adds from other sources are dropped and counted,
  *   so a lagging source cannot resurrect it; an add from a deleting source revives it.
+ * - Tags sent with their own delete in one batch (an exited container's inspect) are no evidence
+ *   of life: they never lift a tombstone nor cancel a pending delete (docs/store.md, point 6).
  */
 import { systemClock, type Clock } from '../clock.js';
 import { entityKindOf } from '../entity.js';

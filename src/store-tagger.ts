@@ -74,10 +74,20 @@ export abstract class StoreBackedTagger {
     return id === undefined ? undefined : this.store.getEntity(id);
   }
 
-  /** Canonical ID for any accepted spelling (throws InvalidEntityError); a short ID resolved through the store. */
+  /**
+   * Canonical ID for any accepted spelling (throws InvalidEntityError). A 12-hex ID is first a
+   * container's own (containerd names one as the user likes), then the short form of the one known
+   * container with that prefix; undefined when it is neither.
+   */
   protected canonical(entity: string): EntityId | undefined {
     const parsed = parseEntityId(entity);
-    return parsed.short ? this.store.resolveShortId(parsed.value) : parsed.id;
+    if (!parsed.short) return parsed.id;
+    return this.store.has(parsed.id) ? parsed.id : this.store.resolveShortId(parsed.value);
+  }
+
+  /** canonical(), or for a short ID nobody knows, the ID as given (a fetcher may still know it). */
+  protected canonicalOrGiven(entity: string): EntityId {
+    return this.canonical(entity) ?? parseEntityId(entity).id;
   }
 
   /** A query at cardinality `none`: the entity is still validated, the answer is empty. */

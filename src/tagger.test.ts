@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import type { Collector, CollectorContext, DetectResult, FetchResult } from './collectors/collector.js';
 import { deletionTagInfo } from './taglist.js';
+import { silentLogger, type Logger } from './logger.js';
 import { LocalTagger } from './tagger.js';
+import { until } from './test-support/wait.js';
 import type { TagInfo } from './types.js';
 
 const C1 = `container_id://${'1'.repeat(64)}`;
@@ -143,8 +145,9 @@ describe('LocalTagger', () => {
     const tagger = make({ collectors: [ecs] });
     await tagger.start();
     expect(tagger.tagSync(C1)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => tagger.tagSync(C1).length > 0, 5_000, 'the background fetch');
     expect(tagger.tagSync(C1)).toEqual(['task_family:web']);
+    expect(ecs.calls).toBe(1);
   });
 
   it('bounds a fetch that ignores its signal by the fetch timeout', async () => {
@@ -173,10 +176,10 @@ describe('LocalTagger', () => {
     const tagger = make({ collectors: [late] });
     await tagger.start();
     await tagger.ready(); // an absent source does not hold readiness
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => detections >= 1 && tagger.health().collectors.docker?.message === 'not detected: no socket', 5_000, 'a failed detection');
     expect(tagger.health().collectors.docker).toMatchObject({ state: 'detecting', message: 'not detected: no socket' });
     present = true;
-    for (let i = 0; i < 40 && !tagger.store.has(C1); i++) await new Promise((r) => setTimeout(r, 100));
+    await until(() => tagger.store.has(C1), 10_000, 'the source detected and running');
     expect(detections).toBeGreaterThanOrEqual(2);
     expect(tagger.tagSync(C1)).toEqual(['a:1']);
     expect(tagger.health().collectors.docker?.state).toBe('running');
@@ -189,7 +192,7 @@ describe('LocalTagger', () => {
     await tagger.ready();
     expect(tagger.tagSync(C1, 'low', { includeGlobal: true })).toEqual(['a:1', 'cluster_name:prod']);
     streamer.ctx?.sink.push([deletionTagInfo('docker', C1)]);
-    for (let i = 0; i < 50 && tagger.store.has(C1); i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => !tagger.store.has(C1), 5_000, 'the prune');
     expect(tagger.store.has(C1)).toBe(false);
   });
 
@@ -208,7 +211,7 @@ describe('LocalTagger', () => {
     const tagger = make({ collectors: [puller] });
     await tagger.start();
     await tagger.ready();
-    for (let i = 0; i < 100 && polls < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => polls >= 3, 5_000, 'three polls');
     expect(polls).toBeGreaterThanOrEqual(3);
     expect(tagger.counters.collectorErrors.get('kubelet')).toBe(1);
     expect(tagger.tagSync(C1)).toEqual(['kube_namespace:default']);
@@ -227,12 +230,86 @@ describe('LocalTagger under a flood of misses', () => {
     await tagger.start();
     const ids = Array.from({ length: 50 }, (_, i) => `container_id://${i.toString(16).padStart(64, '0')}`);
     const pending = ids.map((id) => tagger.tag(id));
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => slow.calls >= 50, 5_000, 'every fetch started');
     expect(slow.calls).toBe(50);
     await tagger.stop();
     expect(await Promise.all(pending)).toEqual(ids.map(() => []));
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
     expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});
+
+describe('LocalTagger supervising a streamer', () => {
+  /** A logger that keeps what the tagger logs at error level about restarts. */
+  function restartLog(): { logger: Logger; restarts: Array<{ error: string; delayMs: number }> } {
+    const restarts: Array<{ error: string; delayMs: number }> = [];
+    const logger: Logger = {
+      ...silentLogger,
+      child: () => logger,
+      error: (fields, msg) => {
+        if (typeof fields === 'object' && msg?.includes('restarting')) restarts.push({ error: String(fields['error']), delayMs: Number(fields['delayMs']) });
+      },
+    };
+    return { logger, restarts };
+  }
+
+  it('backs off, and logs why, when run() returns at once without syncing', async () => {
+    let runs = 0;
+    const quitter: Collector = {
+      name: 'docker',
+      run: async () => {
+        runs++;
+      },
+      health: () => ({ healthy: false, message: 'gave up' }),
+    };
+    const { logger, restarts } = restartLog();
+    const tagger = make({ collectors: [quitter], logger });
+    await tagger.start();
+    await until(() => restarts.length >= 3, 10_000, 'three restarts');
+    // 250, 500, 1000 ms (±20% jitter): growing, never reset by a run that did nothing.
+    expect(restarts[1]?.delayMs).toBeGreaterThan(restarts[0]?.delayMs ?? Infinity);
+    expect(restarts[2]?.delayMs).toBeGreaterThan(restarts[1]?.delayMs ?? Infinity);
+    expect(restarts[0]?.error).toBe('run() returned before it synced');
+    expect(runs).toBeGreaterThanOrEqual(restarts.length);
+    expect(tagger.counters.collectorErrors.get('docker')).toBe(restarts.length);
+  });
+
+  it('starts the backoff over after a run that synced', async () => {
+    const quitter: Collector = {
+      name: 'docker',
+      run: async (ctx) => {
+        ctx.markSynced();
+      },
+      health: () => ({ healthy: true, message: 'ok' }),
+    };
+    const { logger, restarts } = restartLog();
+    const tagger = make({ collectors: [quitter], logger });
+    await tagger.start();
+    await until(() => restarts.length >= 3, 10_000, 'three restarts');
+    for (const r of restarts) expect(r.delayMs).toBeLessThanOrEqual(300);
+    expect(restarts[0]?.error).toBe('run() returned');
+  });
+});
+
+describe('LocalTagger short IDs', () => {
+  it('resolves a containerd container named with exactly 12 hex characters by its own name', async () => {
+    const named = `container_id://${'deadbeefcafe'}`;
+    const streamer = new FakeStreamer([tags('containerd', named, ['image_name:app']), tags('docker', C1, ['image_name:other'])]);
+    const tagger = make({ collectors: [streamer] });
+    await tagger.start();
+    await tagger.ready();
+    expect(tagger.tagSync(named)).toEqual(['image_name:app']);
+    expect(tagger.getEntity('deadbeefcafe')?.id).toBe(named);
+    expect(tagger.getEntity(named)?.id).toBe(named);
+  });
+
+  it('asks a fetcher about a short ID nobody knows yet, and answers with what it found', async () => {
+    const docker = new FakeFetcher('docker', async (entity) => (entity === `container_id://${'1'.repeat(12)}` ? { found: true, infos: [tags('docker', C1, ['image_name:nginx'])] } : { found: false }));
+    const tagger = make({ collectors: [docker] });
+    await tagger.start();
+    expect(await tagger.tag('1'.repeat(12))).toEqual(['image_name:nginx']);
+    expect(docker.calls).toBe(1);
+    expect(tagger.tagSync(C1)).toEqual(['image_name:nginx']);
   });
 });

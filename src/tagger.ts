@@ -152,11 +152,12 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     if (card === undefined) return this.noneCardinality(entity);
     const fast = this.store.lookup(entity, card);
     if (fast !== undefined && !this.needsFetch(entity)) return this.answer(fast, card, 'hit', options);
-    const id = this.canonical(entity);
-    if (id === undefined) return this.answer(undefined, card, 'miss', options);
+    // An unknown short ID is still asked of the fetchers (Docker's inspect takes one).
+    const id = this.canonicalOrGiven(entity);
     const before = this.store.lookup(id, card);
     if (this.needsFetch(id)) await this.fetchMissing(id);
-    const after = this.store.lookup(id, card);
+    // What the fetch found is stored under the full ID: resolve the short one again.
+    const after = this.store.lookup(before === undefined ? this.canonicalOrGiven(entity) : id, card);
     return this.answer(after, card, after === undefined ? 'empty' : after === before ? 'hit' : 'fetched', options);
   }
 
@@ -173,9 +174,9 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
       if (this.needsFetch(entity)) this.fetchInBackground(entity);
       return this.answer(fast, card, 'hit', options);
     }
-    const id = this.canonical(entity);
-    const found = id === undefined ? undefined : this.store.lookup(id, card);
-    if (id !== undefined && this.needsFetch(id)) this.fetchInBackground(id);
+    const id = this.canonicalOrGiven(entity);
+    const found = this.store.lookup(id, card);
+    if (this.needsFetch(id)) this.fetchInBackground(id);
     return this.answer(found, card, found === undefined ? 'miss' : 'hit', options);
   }
 
@@ -380,18 +381,28 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
 
   private async superviseStream(collector: Collector, ctx: CollectorContext, log: Logger): Promise<void> {
     // A streamer handles its own reconnects; this only restarts one whose run() gave up or threw.
+    // The backoff starts over only after a run that synced: one that returns at once backs off.
+    let synced = false;
+    const runCtx: CollectorContext = {
+      ...ctx,
+      markSynced: () => {
+        synced = true;
+        ctx.markSynced();
+      },
+    };
     await reconnectForever(
       async (opened) => {
-        await collector.run?.(ctx);
-        opened();
+        synced = false;
+        await collector.run?.(runCtx);
+        if (synced) opened();
       },
       {
         ...BackoffPresets.engineReconnect,
         signal: ctx.signal,
-        onEnd: (error) => {
-          if (error === undefined) return;
+        onEnd: (error, delayMs) => {
           bump(this.counters.collectorErrors, collector.name);
-          log.error({ error: causeMessage(error) }, 'collector stream failed; restarting');
+          const reason = error === undefined ? `run() returned${synced ? '' : ' before it synced'}` : causeMessage(error);
+          log.error({ error: reason, delayMs }, 'collector stream ended; restarting');
         },
       },
     );

@@ -30,7 +30,10 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
   readonly name: string;
   private readonly maxPending: number;
   private readonly queue: Array<readonly EntityEvent[]> = [];
+  /** Live events queued: the bound applies to these only. */
   private pendingEvents = 0;
+  /** Queued snapshot batches: the baseline, held apart so they never count against the bound. */
+  private readonly snapshotBatches = new Set<readonly EntityEvent[]>();
   private waiter: ((batch: readonly EntityEvent[] | undefined) => void) | undefined;
   private closedReason: string | undefined;
   private readonly closeListeners: Array<(reason: string) => void> = [];
@@ -57,6 +60,7 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
     return this.closedReason;
   }
 
+  /** Live events queued (the snapshot not included). */
   get pending(): number {
     return this.pendingEvents;
   }
@@ -75,7 +79,8 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
       return false;
     }
     this.queue.push(batch);
-    this.pendingEvents += batch.length;
+    if (snapshot) this.snapshotBatches.add(batch);
+    else this.pendingEvents += batch.length;
     return true;
   }
 
@@ -83,7 +88,7 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
   next(): Promise<readonly EntityEvent[] | undefined> {
     const batch = this.queue.shift();
     if (batch) {
-      this.pendingEvents -= batch.length;
+      if (!this.snapshotBatches.delete(batch)) this.pendingEvents -= batch.length;
       return Promise.resolve(batch);
     }
     if (this.closed) return Promise.resolve(undefined);
@@ -96,6 +101,7 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
   drain(): Array<readonly EntityEvent[]> {
     const batches = this.queue.splice(0);
     this.pendingEvents = 0;
+    this.snapshotBatches.clear();
     return batches;
   }
 
@@ -106,6 +112,7 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
       // Dropped by the store: queued events are stale, the subscriber must resync.
       this.queue.length = 0;
       this.pendingEvents = 0;
+      this.snapshotBatches.clear();
     }
     this.detach(this);
     const wake = this.waiter;

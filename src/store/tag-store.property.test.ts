@@ -19,6 +19,7 @@ const CARDS: Cardinality[] = ['low', 'orchestrator', 'high'];
 
 type Op =
   | { kind: 'add'; source: string; entity: string; low: string[]; orchestrator: string[]; high: string[]; standard: string[] }
+  | { kind: 'dead'; source: string; entity: string; low: string[]; orchestrator: string[]; high: string[]; standard: string[] }
   | { kind: 'delete'; source: string; entity: string }
   | { kind: 'prune' }
   | { kind: 'advance'; ms: number };
@@ -27,6 +28,8 @@ const tagArb = fc.tuple(fc.constantFrom('a', 'b', 'env', 'image_name'), fc.const
 const listArb = fc.uniqueArray(tagArb, { maxLength: 3 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), source: fc.constantFrom(...SOURCES), entity: fc.constantFrom(...ENTITIES), low: listArb, orchestrator: listArb, high: listArb, standard: listArb }) },
+  // A dead report: a source's tags and its delete in one batch (an inspect of an exited container).
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('dead' as const), source: fc.constantFrom(...SOURCES), entity: fc.constantFrom(...ENTITIES), low: listArb, orchestrator: listArb, high: listArb, standard: listArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), source: fc.constantFrom(...SOURCES), entity: fc.constantFrom(...ENTITIES) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'prune' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 250 }) }) },
@@ -52,6 +55,15 @@ class Model {
     this.entities.set(info.entity, e);
     e.deletes.delete(info.source);
     e.sources.set(info.source, info);
+  }
+
+  /** Tags that come with their own delete are no evidence of life: no revival, no cancelled delete. */
+  dead(info: TagInfo, now: number): void {
+    if (this.tombstones.has(info.entity)) return;
+    const e = this.entities.get(info.entity) ?? { sources: new Map(), deletes: new Map() };
+    this.entities.set(info.entity, e);
+    e.sources.set(info.source, info);
+    this.delete(info.source, info.entity, now);
   }
 
   delete(source: string, entity: string, now: number): void {
@@ -94,6 +106,10 @@ function applyOp(op: Op, store: TagStore, model: Model, clock: ManualClock): voi
     const { kind: _kind, ...info } = op;
     store.processTagInfo([info]);
     model.add(info);
+  } else if (op.kind === 'dead') {
+    const { kind: _kind, ...info } = op;
+    store.processTagInfo([info, { ...info, deleteEntity: true }]);
+    model.dead(info, clock.now());
   } else if (op.kind === 'delete') {
     store.processTagInfo([{ source: op.source, entity: op.entity, low: [], orchestrator: [], high: [], standard: [], deleteEntity: true }]);
     model.delete(op.source, op.entity, clock.now());

@@ -212,3 +212,24 @@ describe('TagStore', () => {
     expect(store.has(C1)).toBe(false);
   });
 });
+
+describe('TagStore short IDs', () => {
+  const A = `container_id://${'c'.repeat(12)}${'1'.repeat(52)}`;
+  const B = `container_id://${'c'.repeat(12)}${'2'.repeat(52)}`;
+
+  it('resolves a short ID only while exactly one known container has it', () => {
+    const { store, clock } = setup(0, 1);
+    store.processTagInfo([info('docker', A, ['a:1'])]);
+    expect(store.resolveShortId('c'.repeat(12))).toBe(A);
+    // Two containers share the prefix: neither wins, whichever came last.
+    store.processTagInfo([info('docker', B, ['b:1'])]);
+    expect(store.resolveShortId('C'.repeat(12))).toBeUndefined();
+    // Removing one makes the other the only one again.
+    store.processTagInfo([deletionTagInfo('docker', B)]);
+    clock.advance(1);
+    store.prune();
+    expect(store.resolveShortId('c'.repeat(12))).toBe(A);
+    store.remove(A);
+    expect(store.resolveShortId('c'.repeat(12))).toBeUndefined();
+  });
+});

@@ -8,12 +8,15 @@
  *   ("delete eventually wins"); an add from S itself does (a restarted container).
  * - A removed entity leaves a tombstone for a while: adds from other sources are dropped and counted,
  *   so a lagging source cannot resurrect it; an add from a deleting source revives it.
+ * - Tags sent with their own delete in one batch (an exited container's inspect) are no evidence
+ *   of life: they never lift a tombstone nor cancel a pending delete (docs/store.md, point 6).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { CONTAINER_PREFIX, entityKindOf, isFullHexContainerId } from '../entity.js';
+import { entityKindOf } from '../entity.js';
 import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type EventEntity, type MergedTags, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
 import { InternPool } from './intern.js';
+import { ShortIdIndex } from './short-ids.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
 
 export interface TagStoreOptions {
@@ -69,8 +72,8 @@ export class TagStore {
   readonly deletionGraceMs: number;
   readonly tombstoneTtlMs: number;
   private readonly entities = new Map<EntityId, EntityRecord>();
-  /** 12-hex prefix -> full container ID; built on the first short-ID query, then kept up to date. */
-  private shortIds: Map<string, EntityId> | undefined;
+  /** 12-hex prefix -> full container IDs; built on the first short-ID query, then kept up to date. */
+  private shortIds: ShortIdIndex | undefined;
   private readonly pendingDeletes = new Set<EntityRecord>();
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
@@ -108,7 +111,9 @@ export class TagStore {
   /** Applies a batch of updates; subscribers get one batch of events for it. */
   processTagInfo(infos: readonly TagInfo[], now = this.clock.now()): void {
     const changes: Change[] = [];
-    for (const info of infos) {
+    const dead = deathsIn(infos);
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i] as TagInfo;
       const reason = invalidReason(info);
       if (reason) {
         this.counters.malformed++;
@@ -121,7 +126,7 @@ export class TagStore {
         else this.materialize(info.entity);
       }
       if (info.deleteEntity) this.markDeleted(info, now);
-      else this.applyAdd(info, changes);
+      else this.applyAdd(info, changes, dead !== undefined && (dead.get(deathKey(info)) ?? -1) > i);
     }
     if (changes.length > 0 && this.subscribers.size > 0) this.notify(changes);
   }
@@ -142,7 +147,7 @@ export class TagStore {
       this.processTagInfo(this.decodeDeferred(id, encoded));
       return;
     }
-    if (this.shortIds && isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+    this.shortIds?.add(id);
     this.deferred.set(id, encoded);
   }
 
@@ -167,10 +172,10 @@ export class TagStore {
   resolveShortId(short: string): EntityId | undefined {
     if (!this.shortIds) {
       // Most clients query full IDs: the index costs memory only once someone uses short ones.
-      this.shortIds = new Map();
-      for (const id of this.ids()) if (isFullHexContainerId(id)) this.shortIds.set(shortOf(id), id);
+      this.shortIds = new ShortIdIndex();
+      for (const id of this.ids()) this.shortIds.add(id);
     }
-    return this.shortIds.get(short.toLowerCase());
+    return this.shortIds.resolve(short);
   }
 
   tombstone(id: EntityId): Tombstone | undefined {
@@ -276,7 +281,7 @@ export class TagStore {
   remove(id: EntityId): boolean {
     if (this.deferred.delete(id)) {
       // No subscribers while entries are deferred: nobody to tell.
-      if (this.shortIds && isFullHexContainerId(id) && this.shortIds.get(shortOf(id)) === id) this.shortIds.delete(shortOf(id));
+      this.shortIds?.remove(id);
       return true;
     }
     const record = this.entities.get(id);
@@ -353,10 +358,11 @@ export class TagStore {
     }
   }
 
-  private applyAdd(info: TagInfo, changes: Change[]): void {
+  /** `dead`: the batch deletes the entity after this add (a dead report, see deathsIn). */
+  private applyAdd(info: TagInfo, changes: Change[], dead: boolean): void {
     const tomb = this.tombstones.get(info.entity);
     if (tomb) {
-      if (!tomb.sources.has(info.source)) {
+      if (dead || !tomb.sources.has(info.source)) {
         this.counters.tombstoneDrops++;
         return;
       }
@@ -367,9 +373,9 @@ export class TagStore {
     if (!record) {
       record = new EntityRecord(info.entity);
       this.entities.set(info.entity, record);
-      if (this.shortIds && isFullHexContainerId(info.entity)) this.shortIds.set(shortOf(info.entity), info.entity);
+      this.shortIds?.add(info.entity);
     }
-    if (record.deletes?.delete(info.source)) {
+    if (!dead && record.deletes?.delete(info.source)) {
       this.counters.deletesCancelled++;
       if (record.deletes.size === 0) {
         record.deletes = undefined;
@@ -408,10 +414,7 @@ export class TagStore {
   private removeRecord(record: EntityRecord): void {
     this.entities.delete(record.id);
     this.pendingDeletes.delete(record);
-    if (this.shortIds && isFullHexContainerId(record.id)) {
-      const short = shortOf(record.id);
-      if (this.shortIds.get(short) === record.id) this.shortIds.delete(short);
-    }
+    this.shortIds?.remove(record.id);
     record.sources = [];
     record.setMerged(EMPTY_MERGED);
   }
@@ -477,10 +480,26 @@ function eventEntity(record: EntityRecord, cardinality: Cardinality): EventEntit
   return new StoreEventEntity(record.id, record.split(cardinality), record.all.length === 0 ? undefined : record.all);
 }
 
-function shortOf(id: EntityId): string {
-  return id.slice(CONTAINER_PREFIX.length, CONTAINER_PREFIX.length + 12);
+
+/**
+ * A source that sends an entity's tags and, later in the same batch, its delete reports a dead
+ * entity (Docker's inspect of an exited container, containerd's stopped task): its tags may show
+ * it through one grace, but they are no evidence of life, so they never lift a tombstone nor cancel
+ * a pending delete. Returns, per source and entity, the index of the batch's last delete (undefined
+ * for a batch without deletes: the common case costs one scan and no allocation).
+ */
+function deathsIn(infos: readonly TagInfo[]): Map<string, number> | undefined {
+  let deaths: Map<string, number> | undefined;
+  for (let i = 0; i < infos.length; i++) {
+    const info = infos[i];
+    if (info?.deleteEntity && typeof info.source === 'string') (deaths ??= new Map()).set(deathKey(info), i);
+  }
+  return deaths;
 }
 
+function deathKey(info: TagInfo): string {
+  return `${info.source}\u0000${info.entity}`;
+}
 
 /** Why a TagInfo cannot be stored, or undefined when it is well-formed. */
 function invalidReason(info: TagInfo): string | undefined {

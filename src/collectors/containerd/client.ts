@@ -50,7 +50,8 @@ const TASK_STATUSES: ReadonlySet<string> = new Set(['UNKNOWN', 'CREATED', 'RUNNI
 
 export class ContainerdClient implements ContainerdApi {
   readonly target: string;
-  private readonly client: Client;
+  /** Made on first use and again after close(), so a restarted tagger reconnects. */
+  private channel: Client | undefined;
   private readonly methods: ContainerdMethods;
   private readonly callTimeoutMs: number;
   private readonly specMaxBytes: number;
@@ -60,8 +61,11 @@ export class ContainerdClient implements ContainerdApi {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.specMaxBytes = options.specMaxBytes ?? DEFAULT_SPEC_MAX_BYTES;
     this.methods = loadContainerdServices(options.protoDir).methods;
-    // One channel for every service; grpc-js reconnects it on its own after containerd restarts.
-    this.client = new Client(this.target, credentials.createInsecure(), {
+  }
+
+  /** The one channel for every service; grpc-js reconnects it on its own after containerd restarts. */
+  private get client(): Client {
+    this.channel ??= new Client(this.target, credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.enable_retries': 0,
       // A local socket is cheap to retry: find a restarted containerd within a couple of seconds
@@ -69,6 +73,7 @@ export class ContainerdClient implements ContainerdApi {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2_000,
     });
+    return this.channel;
   }
 
   async listNamespaces(signal?: AbortSignal): Promise<string[]> {
@@ -138,7 +143,8 @@ export class ContainerdClient implements ContainerdApi {
   }
 
   close(): void {
-    this.client.close();
+    this.channel?.close();
+    this.channel = undefined;
   }
 
   private unary<Req, Res>(m: { path: string; requestSerialize: (r: Req) => Buffer; responseDeserialize: (b: Buffer) => Res }, req: Req, namespace: string | undefined, signal?: AbortSignal): Promise<Res> {

@@ -222,4 +222,20 @@ describe('ContainerdCollector.fetch and kubelet hand-off', () => {
     expect(pushes[0]?.orchestrator).toEqual(['pod_name:web-0']);
     expect(pushes[0]?.low).toEqual(expect.arrayContaining(['kube_namespace:shop', 'kube_container_name:app']));
   });
+
+  it('follows containerd again after the tagger is stopped and started (close() does not end it for good)', async () => {
+    const f = await fake();
+    const collector = collectorFor(f);
+    const tagger = await taggerWith(collector);
+    await tagger.ready();
+    await f.subscribed(1);
+    await tagger.stop();
+    expect(tagger.health().collectors['containerd']?.state).toBe('stopped');
+    await tagger.start();
+    // A second Subscribe and a healthy, listing session: before, run() returned at once on the closed channel.
+    await f.subscribed(2);
+    await waitFor(() => collector.health().healthy, 'healthy after restart');
+    f.replayThrough('/tasks/exit', 'rec-exit');
+    await waitFor(() => tagger.store.getEntity(EXITING)?.pendingDelete, 'the exit seen after restart');
+  });
 });

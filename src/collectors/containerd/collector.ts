@@ -97,6 +97,8 @@ export class ContainerdCollector implements Collector {
 
   /** Follows containerd until the signal aborts; never throws except on abort. */
   async run(ctx: CollectorContext): Promise<void> {
+    // A tagger restarted after stop() runs us again: close() ended the last run, not this one.
+    this.closed = false;
     let synced = false;
     await reconnectForever(
       (onOpen) => {

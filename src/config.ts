@@ -123,7 +123,7 @@ export function defaultConfig(): TaggerConfig {
 }
 
 /** Reads the YAML file (if any) and the environment into a validated config. */
-export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): TaggerConfig {
+export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: unknown } = {}): TaggerConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.TAGGER_CONFIG;
   let fileValues: unknown = {};
@@ -140,23 +140,24 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
       throw new ConfigError('--config', `${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  return resolveConfig(fileValues, env);
+  return resolveConfig(fileValues, env, options.overrides);
 }
 
 /**
  * Builds a config from a nested object (as YAML gives, or `init(config)` passes) and an environment.
- * Precedence: TAGGER_* variable, then the object, then the standard variable, then the default.
+ * Precedence: `overrides` (the library's config object given in code), then the TAGGER_* variable,
+ * then the object, then the standard variable, then the default.
  */
-export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): TaggerConfig {
+export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}, overrides: unknown = {}): TaggerConfig {
   if (isResolvedConfig(values)) return values;
-  if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
-  const flat = flatten(values as Record<string, unknown>);
-  for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
+  const flat = flattenChecked(values);
+  const code = flattenChecked(overrides);
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SCHEMA)) {
     const envName = envNameOf(key);
     const fromEnv = env[envName];
-    if (fromEnv !== undefined && fromEnv !== '') out[key] = coerce(envName, spec.kind, fromEnv, true);
+    if (key in code) out[key] = coerce(key, spec.kind, code[key], false);
+    else if (fromEnv !== undefined && fromEnv !== '') out[key] = coerce(envName, spec.kind, fromEnv, true);
     else if (key in flat) out[key] = coerce(key, spec.kind, flat[key], false);
     else if (spec.standardEnv && env[spec.standardEnv]) out[key] = spec.standardEnvIsFlag ? true : coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
     else out[key] = structuredClone(spec.default);
@@ -166,6 +167,14 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): Tag
   // durations already in milliseconds are never read again as seconds.
   Object.defineProperty(config, RESOLVED, { value: true });
   return config as unknown as TaggerConfig;
+}
+
+/** A nested mapping flattened, each of its keys known. */
+function flattenChecked(values: unknown): Record<string, unknown> {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
+  const flat = flatten(values as Record<string, unknown>);
+  for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
+  return flat;
 }
 
 /** Nested keys joined with dots; rule maps (values of `*_as_tags`) stay whole. */

@@ -117,7 +117,13 @@ export class IpcClient {
       lastLine = Date.now();
       timer ??= setTimeout(check, readTimeoutMs);
     };
-    const signal = options.signal ? AbortSignal.any([options.signal, watchdog.signal]) : watchdog.signal;
+    // The caller's signal is linked by hand, and unlinked at the end: AbortSignal.any() per
+    // reconnect would hang one more dependent signal on the replica's long-lived one each time.
+    const callerSignal = options.signal;
+    const forward = (): void => watchdog.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) forward();
+    else callerSignal?.addEventListener('abort', forward, { once: true });
+    const signal = watchdog.signal;
     arm();
     try {
       await this.http.streamLines(
@@ -152,6 +158,7 @@ export class IpcClient {
       throw error;
     } finally {
       if (timer) clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', forward);
     }
   }
 

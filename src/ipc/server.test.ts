@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { getEventListeners } from 'node:events';
 import { connect } from 'node:net';
 import { mkdirSync, statSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -142,6 +143,27 @@ describe('routes', () => {
     expect(h.server.stats.listenerErrors).toBe(1);
     expect(await h.server.registry.metrics()).toMatch(/^tagger_ipc_listener_errors_total 1$/m);
     expect((await rawRequest(h.socket, '/v1/entities')).status).toBe(200);
+  });
+
+  it('a stream follows its caller\'s signal, and leaves no listener on it once it ends', async () => {
+    const harness = (h = await startHarness({ heartbeatMs: 100 }));
+    const c = client(harness);
+    const caller = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const inner = new AbortController();
+      const onAbort = (): void => inner.abort();
+      caller.signal.addEventListener('abort', onAbort, { once: true });
+      // Each stream is ended by the test once synced: a reconnect loop in miniature.
+      await c.stream({ cardinality: 'low' }, (m) => void (m.type === 'synced' && inner.abort()), { signal: inner.signal }).catch(() => undefined);
+      caller.signal.removeEventListener('abort', onAbort);
+      expect(getEventListeners(inner.signal, 'abort'), `round ${i}`).toHaveLength(0);
+    }
+    // Aborting the caller ends a live stream.
+    const live = c.stream({ cardinality: 'low' }, () => undefined, { signal: caller.signal });
+    await waitFor(() => harness.server.stats.activeStreams === 1, 5_000, 'stream open');
+    caller.abort();
+    await expect(live).rejects.toThrow();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
   it('takes the Bearer scheme in any case', async () => {

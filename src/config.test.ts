@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, envNameOf, loadConfig, parseDuration, resolveConfig } from './config.js';
+import { SCHEMA, checkDaemonConfig, defaultConfig, envNameOf, loadConfig, parseDuration, resolveConfig } from './config.js';
 
 describe('config', () => {
   it('has documented defaults', () => {
@@ -84,3 +84,83 @@ describe('a resolved config', () => {
     expect(twice.store.prune_interval).toBe(10_000);
   });
 });
+
+describe('duration ranges', () => {
+  it.each([
+    [{ store: { prune_interval: 0 } }, {}, 'invalid config store.prune_interval: must be between 100ms and 1h, got 0ms'],
+    [{}, { TAGGER_STORE_PRUNE_INTERVAL: '0' }, 'invalid config TAGGER_STORE_PRUNE_INTERVAL: must be between 100ms and 1h, got 0ms'],
+    [{ kubelet: { poll_interval: '0ms' } }, {}, 'kubelet.poll_interval: must be between 500ms and 10m'],
+    [{ ipc: { heartbeat_interval: '1ms' } }, {}, 'ipc.heartbeat_interval: must be between 100ms and 10m, got 1ms'],
+    [{ fetch: { timeout: 0 } }, {}, 'fetch.timeout: must be between 100ms and 1m'],
+    [{ store: { prune_interval: '600h' } }, {}, 'store.prune_interval: must be between 100ms and 1h, got 600h'],
+    [{ store: { deletion_grace: '25h' } }, {}, 'store.deletion_grace: must be between 0ms and 24h'],
+    [{ store: { tombstone_ttl: 0 } }, {}, 'store.tombstone_ttl: must be between 1s and 24h'],
+    [{ fetch: { not_found_ttl: 0 } }, {}, 'fetch.not_found_ttl: must be between 1s and 1h'],
+    [{ fetch: { error_ttl: '10ms' } }, {}, 'fetch.error_ttl: must be between 100ms and 1h'],
+  ])('refuses %j %j: %s', (values, env, message) => {
+    expect(() => resolveConfig(values, env)).toThrow(message);
+  });
+
+  it('has a range, below the 2^31 ms timer limit, for every duration key', () => {
+    const durations = Object.entries(SCHEMA).filter(([, spec]) => spec.kind === 'duration');
+    expect(durations.length).toBeGreaterThanOrEqual(8);
+    for (const [key, spec] of durations) {
+      expect(spec.range, key).toBeDefined();
+      const [min, max] = spec.range as readonly [number, number];
+      expect(max, key).toBeLessThan(2 ** 31);
+      expect(spec.default as number, key).toBeGreaterThanOrEqual(min);
+      expect(spec.default as number, key).toBeLessThanOrEqual(max);
+      // Both ends are accepted.
+      for (const end of [min, max]) expect(() => resolveConfig(nested(key, `${end}ms`))).not.toThrow();
+    }
+  });
+});
+
+describe('toggles and bools', () => {
+  it.each([true, 'true', 'TRUE', 1, '1', 'yes', 'on'])('read %j as on from YAML and the environment alike', (raw) => {
+    expect(resolveConfig({ docker: { enabled: raw, tls: raw } }).docker).toMatchObject({ enabled: 'true', tls: true });
+    expect(resolveConfig({}, { TAGGER_DOCKER_ENABLED: String(raw), TAGGER_DOCKER_TLS: String(raw) }).docker).toMatchObject({ enabled: 'true', tls: true });
+  });
+
+  it.each([false, 'false', 0, '0', 'no', 'Off'])('read %j as off from YAML and the environment alike', (raw) => {
+    expect(resolveConfig({ docker: { enabled: raw, tls: raw } }).docker).toMatchObject({ enabled: 'false', tls: false });
+    expect(resolveConfig({}, { TAGGER_DOCKER_ENABLED: String(raw), TAGGER_DOCKER_TLS: String(raw) }).docker).toMatchObject({ enabled: 'false', tls: false });
+  });
+
+  it('refuses other values, and auto for a bool', () => {
+    expect(() => resolveConfig({ docker: { enabled: 2 } })).toThrow('docker.enabled: must be auto, true or false');
+    expect(() => resolveConfig({ docker: { tls: 'auto' } })).toThrow('docker.tls: must be true or false');
+  });
+});
+
+describe('YAML shapes', () => {
+  it('takes an empty section (only comments under it) as no keys, not an unknown key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagger-config-'));
+    const file = join(dir, 'tagger.yaml');
+    writeFileSync(file, 'docker:\n  # labels_as_tags:\n  #   app: app\nstore:\n  deletion_grace: 30s\n');
+    const c = loadConfig({ file, env: {} });
+    expect(c.docker.enabled).toBe('auto');
+    expect(c.store.deletion_grace).toBe(30_000);
+    // A null under a name that is no section is still unknown.
+    expect(() => resolveConfig({ dockr: null })).toThrow('dockr: unknown key');
+  });
+});
+
+describe('the daemon\'s own checks', () => {
+  it('refuses remote.socket equal to ipc.socket in remote mode (the replica would follow itself)', () => {
+    const c = resolveConfig({ mode: 'remote', remote: { socket: '/var/run/tagger/tagger.sock' } });
+    expect(() => checkDaemonConfig(c)).toThrow('invalid config remote.socket: must differ from ipc.socket (/var/run/tagger/tagger.sock)');
+    expect(() => checkDaemonConfig(resolveConfig({ mode: 'remote', remote: { socket: '/var/run/tagger/../tagger/tagger.sock' } }))).toThrow('remote.socket');
+    expect(() => checkDaemonConfig(resolveConfig({ mode: 'remote', remote: { socket: '/var/run/node/tagger.sock' } }))).not.toThrow();
+  });
+
+  it('needs ipc.socket or ipc.tcp_address', () => {
+    expect(() => checkDaemonConfig(resolveConfig({ ipc: { socket: '' } }))).toThrow('invalid config ipc.socket: one of ipc.socket and ipc.tcp_address must be set');
+    expect(() => checkDaemonConfig(resolveConfig({ ipc: { socket: '', tcp_address: '127.0.0.1:7000' } }))).not.toThrow();
+  });
+});
+
+function nested(key: string, value: unknown): Record<string, unknown> {
+  const [section, name] = key.split('.') as [string, string | undefined];
+  return name === undefined ? { [section]: value } : { [section]: { [name]: value } };
+}

@@ -6,6 +6,7 @@
  * DOCKER_CERT_PATH, ECS_CONTAINER_METADATA_URI_V4, ECS_CONTAINER_METADATA_URI.
  */
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
@@ -54,7 +55,15 @@ interface KeySpec {
    * DOCKER_TLS_VERIFY and DOCKER_TLS (`0` and `false` turn TLS on too: the CLI never reads the value).
    */
   readonly standardEnvIsFlag?: boolean;
+  /** Durations: the accepted [min, max] in ms, both included (docs/configuration.md says why each). */
+  readonly range?: readonly [min: number, max: number];
 }
+
+const SECOND = 1_000;
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+/** Node's timers hold at most 2^31 - 1 ms; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Every key, with its type and default. docs/configuration.md documents each. */
 export const SCHEMA: Readonly<Record<string, KeySpec>> = {
@@ -63,17 +72,17 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'ipc.socket': { kind: 'string', default: '/var/run/tagger/tagger.sock' },
   'ipc.tcp_address': { kind: 'address', default: '' },
   'ipc.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
-  'ipc.heartbeat_interval': { kind: 'duration', default: 30_000 },
+  'ipc.heartbeat_interval': { kind: 'duration', default: 30_000, range: [100, 10 * MINUTE] },
   'ipc.max_connections': { kind: 'int', default: 1024 },
   'remote.socket': { kind: 'string', default: '' },
   'remote.address': { kind: 'address', default: '' },
   'remote.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
-  'store.deletion_grace': { kind: 'duration', default: 5 * 60_000 },
-  'store.prune_interval': { kind: 'duration', default: 10_000 },
-  'store.tombstone_ttl': { kind: 'duration', default: 10 * 60_000 },
-  'fetch.timeout': { kind: 'duration', default: 2_000 },
-  'fetch.not_found_ttl': { kind: 'duration', default: 60_000 },
-  'fetch.error_ttl': { kind: 'duration', default: 5_000 },
+  'store.deletion_grace': { kind: 'duration', default: 5 * 60_000, range: [0, 24 * HOUR] },
+  'store.prune_interval': { kind: 'duration', default: 10_000, range: [100, HOUR] },
+  'store.tombstone_ttl': { kind: 'duration', default: 10 * 60_000, range: [SECOND, 24 * HOUR] },
+  'fetch.timeout': { kind: 'duration', default: 2_000, range: [100, MINUTE] },
+  'fetch.not_found_ttl': { kind: 'duration', default: 60_000, range: [SECOND, HOUR] },
+  'fetch.error_ttl': { kind: 'duration', default: 5_000, range: [100, HOUR] },
   'docker.enabled': { kind: 'toggle', default: 'auto' },
   'docker.host': { kind: 'string', default: 'unix:///var/run/docker.sock', standardEnv: 'DOCKER_HOST' },
   'docker.tls_verify': { kind: 'bool', default: false, standardEnv: 'DOCKER_TLS_VERIFY', standardEnvIsFlag: true },
@@ -93,7 +102,7 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'kubelet.token_file': { kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
   'kubelet.ca_file': { kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' },
   'kubelet.tls_verify': { kind: 'bool', default: true },
-  'kubelet.poll_interval': { kind: 'duration', default: 5_000 },
+  'kubelet.poll_interval': { kind: 'duration', default: 5_000, range: [500, 10 * MINUTE] },
   'kubelet.pod_labels_as_tags': { kind: 'rules', default: {} },
   'kubelet.pod_annotations_as_tags': { kind: 'rules', default: {} },
   'ecs.enabled': { kind: 'toggle', default: 'auto' },
@@ -123,7 +132,7 @@ export function defaultConfig(): TaggerConfig {
 }
 
 /** Reads the YAML file (if any) and the environment into a validated config. */
-export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): TaggerConfig {
+export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: unknown } = {}): TaggerConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.TAGGER_CONFIG;
   let fileValues: unknown = {};
@@ -140,24 +149,25 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
       throw new ConfigError('--config', `${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  return resolveConfig(fileValues, env);
+  return resolveConfig(fileValues, env, options.overrides);
 }
 
 /**
  * Builds a config from a nested object (as YAML gives, or `init(config)` passes) and an environment.
- * Precedence: TAGGER_* variable, then the object, then the standard variable, then the default.
+ * Precedence: `overrides` (the library's config object given in code), then the TAGGER_* variable,
+ * then the object, then the standard variable, then the default.
  */
-export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): TaggerConfig {
+export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}, overrides: unknown = {}): TaggerConfig {
   if (isResolvedConfig(values)) return values;
-  if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
-  const flat = flatten(values as Record<string, unknown>);
-  for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
+  const flat = flattenChecked(values);
+  const code = flattenChecked(overrides);
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SCHEMA)) {
     const envName = envNameOf(key);
     const fromEnv = env[envName];
-    if (fromEnv !== undefined && fromEnv !== '') out[key] = coerce(envName, spec.kind, fromEnv, true);
-    else if (key in flat) out[key] = coerce(key, spec.kind, flat[key], false);
+    if (key in code) out[key] = checked(key, spec, coerce(key, spec.kind, code[key], false));
+    else if (fromEnv !== undefined && fromEnv !== '') out[key] = checked(envName, spec, coerce(envName, spec.kind, fromEnv, true));
+    else if (key in flat) out[key] = checked(key, spec, coerce(key, spec.kind, flat[key], false));
     else if (spec.standardEnv && env[spec.standardEnv]) out[key] = spec.standardEnvIsFlag ? true : coerce(spec.standardEnv, spec.kind, env[spec.standardEnv], true);
     else out[key] = structuredClone(spec.default);
   }
@@ -168,15 +178,56 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}): Tag
   return config as unknown as TaggerConfig;
 }
 
+/**
+ * Checks that only the daemon needs (the library may follow a daemon on the default ipc.socket):
+ * something to serve on, and in remote mode a daemon that is not itself. Throws ConfigError.
+ */
+export function checkDaemonConfig(config: TaggerConfig): void {
+  if (!config.ipc.socket && !config.ipc.tcp_address) throw new ConfigError('ipc.socket', 'one of ipc.socket and ipc.tcp_address must be set');
+  // Equal paths would make the sidecar replace the node daemon's socket and follow itself.
+  if (config.mode === 'remote' && config.remote.socket && config.ipc.socket && resolvePath(config.remote.socket.replace(/^unix:\/\//, '')) === resolvePath(config.ipc.socket)) {
+    throw new ConfigError('remote.socket', `must differ from ipc.socket (${config.ipc.socket})`);
+  }
+}
+
+/** A duration outside its key's range is refused: 0 or 1 ms would be a busy loop, 2^31 ms overflows. */
+function checked(name: string, spec: KeySpec, value: unknown): unknown {
+  if (spec.kind !== 'duration') return value;
+  const [min, max] = spec.range ?? [0, MAX_TIMER_MS];
+  const ms = value as number;
+  if (ms < min || ms > max) throw new ConfigError(name, `must be between ${formatDuration(min)} and ${formatDuration(max)}, got ${formatDuration(ms)}`);
+  return value;
+}
+
+/** `ms` in the largest unit that holds it whole: 3600000 -> `1h`, 1500 -> `1500ms`. */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A nested mapping flattened, each of its keys known. */
+function flattenChecked(values: unknown): Record<string, unknown> {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new ConfigError('<root>', 'must be a mapping of keys');
+  const flat = flatten(values as Record<string, unknown>);
+  for (const key of Object.keys(flat)) if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key${suggest(key)}`);
+  return flat;
+}
+
 /** Nested keys joined with dots; rule maps (values of `*_as_tags`) stay whole. */
 function flatten(values: Record<string, unknown>, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
     const key = prefix ? `${prefix}.${k}` : k;
+    // A section with only comments under it (`docker:`) is YAML null: no keys, not an unknown one.
+    if (v === null && !(key in SCHEMA) && isSection(key)) continue;
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && SCHEMA[key]?.kind !== 'rules') Object.assign(out, flatten(v as Record<string, unknown>, key));
     else out[key] = v;
   }
   return out;
+}
+
+function isSection(key: string): boolean {
+  return Object.keys(SCHEMA).some((k) => k.startsWith(`${key}.`));
 }
 
 function unflatten(flat: Record<string, unknown>): Record<string, unknown> {
@@ -199,15 +250,16 @@ function coerce(key: string, kind: Kind, raw: unknown, fromText: boolean): unkno
       if (typeof raw !== 'string') throw new ConfigError(key, 'must be a host:port string');
       if (raw !== '' && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(raw)) throw new ConfigError(key, `must be host:port, got ${JSON.stringify(raw)}`);
       return raw;
-    case 'bool':
-      if (typeof raw === 'boolean') return raw;
-      if (typeof raw === 'string' && /^(true|1|yes|on)$/i.test(raw)) return true;
-      if (typeof raw === 'string' && /^(false|0|no|off)$/i.test(raw)) return false;
-      throw new ConfigError(key, 'must be true or false');
+    case 'bool': {
+      const value = parseBool(raw);
+      if (value === undefined) throw new ConfigError(key, 'must be true or false');
+      return value;
+    }
     case 'toggle': {
-      const text = String(raw).toLowerCase();
-      if (typeof raw === 'boolean' || text === 'auto' || text === 'true' || text === 'false') return text;
-      throw new ConfigError(key, 'must be auto, true or false');
+      if (typeof raw === 'string' && raw.toLowerCase() === 'auto') return 'auto';
+      const value = parseBool(raw);
+      if (value === undefined) throw new ConfigError(key, 'must be auto, true or false');
+      return value ? 'true' : 'false';
     }
     case 'mode':
       if (raw === 'local' || raw === 'remote') return raw;
@@ -227,6 +279,15 @@ function coerce(key: string, kind: Kind, raw: unknown, fromText: boolean): unkno
     case 'rules':
       return parseRules(key, raw, fromText);
   }
+}
+
+/** One set of spellings for on/off, from YAML (booleans, 1/0, strings) and from the environment alike. */
+function parseBool(raw: unknown): boolean | undefined {
+  if (typeof raw === 'boolean') return raw;
+  const text = typeof raw === 'number' || typeof raw === 'string' ? String(raw) : '';
+  if (/^(true|1|yes|on)$/i.test(text)) return true;
+  if (/^(false|0|no|off)$/i.test(text)) return false;
+  return undefined;
 }
 
 /** `500ms`, `10s`, `5m`, `1h`, or a bare number of seconds. */

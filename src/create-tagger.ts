@@ -5,7 +5,7 @@
 import { systemClock, type Clock } from './clock.js';
 import type { Collector } from './collectors/collector.js';
 import { collectorsFromConfig } from './collectors/registry.js';
-import { resolveConfig, type TaggerConfig } from './config.js';
+import { isResolvedConfig, loadConfig, type TaggerConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { RemoteTagger } from './ipc/remote-tagger.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -25,9 +25,20 @@ export interface CreateTaggerOptions extends Omit<LocalTaggerOptions, 'collector
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The library's config, built as the daemon's is: the TAGGER_CONFIG file, then the TAGGER_*
+ * environment and the standard variables (DOCKER_HOST, ECS_CONTAINER_METADATA_URI_V4...), then
+ * the keys of `options.config`, which win. A config that loadConfig/resolveConfig built is taken
+ * as it is (it has had its environment already).
+ */
+export function libraryConfig(options: Pick<CreateTaggerOptions, 'config' | 'env'>): TaggerConfig {
+  if (isResolvedConfig(options.config)) return options.config;
+  return loadConfig({ env: options.env ?? process.env, overrides: options.config ?? {} });
+}
+
 export function createTagger(options: CreateTaggerOptions = {}): Tagger {
   const env = options.env ?? process.env;
-  const config = resolveConfig(options.config ?? {}, options.config ? {} : env);
+  const config = libraryConfig(options);
   const clock: Clock = options.clock ?? systemClock;
   const logger: Logger = options.logger ?? silentLogger;
   const mode = options.mode ?? config.mode;

@@ -4,7 +4,7 @@
  * SIGTERM/SIGINT within a hard deadline.
  */
 import type { Collector } from './collectors/collector.js';
-import type { TaggerConfig } from './config.js';
+import { checkDaemonConfig, type TaggerConfig } from './config.js';
 import { createTagger } from './create-tagger.js';
 import { causeMessage } from './errors.js';
 import { IpcServer } from './ipc/server.js';
@@ -31,6 +31,7 @@ export class Daemon {
 
   constructor(options: DaemonOptions) {
     const { config, logger } = options;
+    checkDaemonConfig(config);
     this.config = config;
     this.logger = logger;
     this.tagger = createTagger({

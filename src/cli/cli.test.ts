@@ -101,6 +101,18 @@ describe('exit codes and errors', () => {
     const badConfig = await cli(['list', '--config', badYaml]);
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toMatch(/^tagger: invalid config ipc\.heartbeat_interval: must be a duration.*\n$/);
+    // A duration outside its range, from the file and from the environment: the key and the range.
+    writeFileSync(badYaml, 'store:\n  prune_interval: 0\n');
+    const zeroPrune = await cli(['run', '--config', badYaml]);
+    expect(zeroPrune.code).toBe(2);
+    expect(zeroPrune.stderr).toBe('tagger: invalid config store.prune_interval: must be between 100ms and 1h, got 0ms\n');
+    const fastPoll = await cli(['run'], { TAGGER_KUBELET_POLL_INTERVAL: '0ms' });
+    expect(fastPoll.code).toBe(2);
+    expect(fastPoll.stderr).toBe('tagger: invalid config TAGGER_KUBELET_POLL_INTERVAL: must be between 500ms and 10m, got 0ms\n');
+    // A sidecar told to follow its own socket is refused before it touches the node daemon's.
+    const self = await cli(['run'], { TAGGER_MODE: 'remote', TAGGER_REMOTE_SOCKET: join(dir, 'same.sock'), TAGGER_IPC_SOCKET: join(dir, 'same.sock') });
+    expect(self.code).toBe(2);
+    expect(self.stderr).toMatch(/^tagger: invalid config remote\.socket: must differ from ipc\.socket .*\n$/);
     const badEnv = await cli(['run'], { TAGGER_MODE: 'sideways' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local or remote/);

@@ -4,9 +4,10 @@
  * byte from response times.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TaggerError } from '../errors.js';
+import { makeDirs } from './dirs.js';
 
 export class AuthTokenError extends TaggerError {
   constructor(readonly file: string, reason: string) {
@@ -14,7 +15,7 @@ export class AuthTokenError extends TaggerError {
   }
 }
 
-/** Reads the token file, creating it (0600, parent 0700 if missing) when absent. */
+/** Reads the token file, creating it (0600; a missing parent 0750, see dirs.ts) when absent. */
 export function ensureTokenFile(file: string): string {
   try {
     return readTokenFile(file);
@@ -23,7 +24,7 @@ export function ensureTokenFile(file: string): string {
   }
   const token = randomBytes(32).toString('hex');
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(file));
     // `wx`: if another process created it meanwhile, keep theirs.
     writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return token;
@@ -48,21 +49,31 @@ export function readTokenFile(file: string): string {
   return token;
 }
 
-/** Checks an Authorization header against the expected token in constant time. */
+/** The byte compare; a constructor argument so a test can see what is compared, and how. */
+export type ByteCompare = (a: Uint8Array, b: Uint8Array) => boolean;
+
+/**
+ * Checks an Authorization header against the expected token in constant time. The scheme is
+ * case-insensitive (RFC 7235: `bearer` and `BEARER` are `Bearer`); only the token is secret.
+ */
 export class TokenChecker {
   private readonly expected: Buffer;
-  constructor(token: string) {
-    this.expected = Buffer.from(`Bearer ${token}`, 'utf8');
+  constructor(
+    token: string,
+    private readonly compare: ByteCompare = timingSafeEqual,
+  ) {
+    this.expected = Buffer.from(token, 'utf8');
   }
 
   matches(header: string | undefined): boolean {
     if (header === undefined) return false;
-    const given = Buffer.from(header, 'utf8');
+    const scheme = /^bearer +/i.exec(header);
+    const given = Buffer.from(scheme ? header.slice(scheme[0].length) : '', 'utf8');
     if (given.length !== this.expected.length) {
-      // Same work either way; the length itself is not secret (it is always 64 hex + 7).
-      timingSafeEqual(this.expected, this.expected);
+      // Same work either way; the length itself is not secret (it is always 64 hex).
+      this.compare(this.expected, this.expected);
       return false;
     }
-    return timingSafeEqual(given, this.expected);
+    return this.compare(given, this.expected);
   }
 }

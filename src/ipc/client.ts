@@ -27,7 +27,11 @@ export interface StreamRequest {
 
 export interface StreamCallOptions {
   readonly signal?: AbortSignal;
-  /** The stream fails with a TimeoutError when no line (event or heartbeat) comes for this long. */
+  /**
+   * The stream fails with a TimeoutError when no line (event or heartbeat) comes for this long.
+   * A daemon that announces its heartbeat (`x-tagger-heartbeat-ms`) sets it instead: see
+   * readTimeoutFor().
+   */
   readonly readTimeoutMs?: number;
   readonly onOpen?: () => void;
   /**
@@ -92,7 +96,7 @@ export class IpcClient {
   async stream(request: StreamRequest, onMessage: (message: StreamMessage) => void, options: StreamCallOptions = {}): Promise<void> {
     const params = new URLSearchParams({ cardinality: request.cardinality });
     for (const p of request.prefixes ?? []) params.append('prefix', p);
-    const readTimeoutMs = options.readTimeoutMs ?? 90_000;
+    let readTimeoutMs = options.readTimeoutMs ?? 90_000;
     const onEncoded = options.onEncodedEntity;
     const watchdog = new AbortController();
     let timedOut = false;
@@ -113,7 +117,13 @@ export class IpcClient {
       lastLine = Date.now();
       timer ??= setTimeout(check, readTimeoutMs);
     };
-    const signal = options.signal ? AbortSignal.any([options.signal, watchdog.signal]) : watchdog.signal;
+    // The caller's signal is linked by hand, and unlinked at the end: AbortSignal.any() per
+    // reconnect would hang one more dependent signal on the replica's long-lived one each time.
+    const callerSignal = options.signal;
+    const forward = (): void => watchdog.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) forward();
+    else callerSignal?.addEventListener('abort', forward, { once: true });
+    const signal = watchdog.signal;
     arm();
     try {
       await this.http.streamLines(
@@ -132,7 +142,15 @@ export class IpcClient {
           }
           onMessage(message);
         },
-        { signal, headersTimeoutMs: readTimeoutMs, headers: this.authHeaders(), ...(options.onOpen ? { onOpen: options.onOpen } : {}) },
+        {
+          signal,
+          headersTimeoutMs: readTimeoutMs,
+          headers: this.authHeaders(),
+          onOpen: (headers) => {
+            readTimeoutMs = readTimeoutFor(headers['x-tagger-heartbeat-ms'], readTimeoutMs);
+            options.onOpen?.();
+          },
+        },
       );
     } catch (error) {
       if (timedOut) throw new TimeoutError('stream read', readTimeoutMs);
@@ -140,6 +158,7 @@ export class IpcClient {
       throw error;
     } finally {
       if (timer) clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', forward);
     }
   }
 
@@ -162,4 +181,14 @@ export class IpcClient {
     if (this.token === undefined && this.options.tokenFile) this.token = readTokenFile(this.options.tokenFile);
     return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
   }
+}
+
+/**
+ * The read timeout for a stream whose daemon heartbeats every `header` ms: three heartbeats, so
+ * one late or lost keepalive on a loaded host is not a disconnect (the Datadog Agent's replica
+ * allows 10 min against 9). Without a usable header, `fallback`.
+ */
+export function readTimeoutFor(header: string | string[] | undefined, fallback: number): number {
+  const ms = typeof header === 'string' && /^\d{1,10}$/.test(header) ? Number(header) : 0;
+  return ms > 0 ? ms * 3 : fallback;
 }

@@ -3,11 +3,12 @@
  * live one refused) and the optional TCP address (loopback only: the API is not meant for the
  * network).
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError, TaggerError } from '../errors.js';
+import { makeDirs } from './dirs.js';
 
 export class ListenError extends TaggerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -30,7 +31,7 @@ export function parseLoopbackAddress(address: string, key = 'ipc.tcp_address'): 
 
 /** Makes `path` free for a new socket, or throws when another live server holds it. */
 export async function prepareSocketPath(path: string): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  makeDirs(dirname(path));
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
@@ -67,7 +68,16 @@ export function listenUnix(server: Server, path: string, backlog = 511): Promise
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(new ListenError(`cannot listen on ${path}: ${error.message}`, { cause: error }));
     server.once('error', onError);
-    server.listen({ path, backlog }, () => {
+    // bind() creates the file with 0777 & ~umask: the umask makes it 0660 from the start (the
+    // chmod below only after listen would leave a window). In the primary process bind happens
+    // inside listen(), synchronously, so no other code runs under this umask.
+    const umask = process.umask(0o117);
+    try {
+      server.listen({ path, backlog }, onListening);
+    } finally {
+      process.umask(umask);
+    }
+    function onListening(): void {
       server.off('error', onError);
       try {
         chmodSync(path, 0o660);
@@ -76,7 +86,7 @@ export function listenUnix(server: Server, path: string, backlog = 511): Promise
         return;
       }
       resolve();
-    });
+    }
   });
 }
 

@@ -15,10 +15,12 @@ export interface ServerStats {
   stalledResponses: number;
   activeStreams: number;
   pendingSyncs: number;
+  /** Errors a listening server raised after listen (EMFILE on accept...): logged and counted. */
+  listenerErrors: number;
 }
 
 export function newServerStats(): ServerStats {
-  return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0 };
+  return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0, listenerErrors: 0 };
 }
 
 export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
@@ -138,6 +140,15 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
     collect() {
       this.reset();
       this.inc(stats.streamDrops);
+    },
+  });
+  new Counter({
+    name: 'tagger_ipc_listener_errors_total',
+    help: 'Errors raised by a listening IPC server after it started (such as EMFILE on accept)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.listenerErrors);
     },
   });
   new Counter({

@@ -175,6 +175,37 @@ describe('RemoteTagger', () => {
     expect(r.tagSync(C2)).toEqual([]);
   });
 
+  it('can be stopped and started again, twice, against a real daemon server', async () => {
+    const h = await harness();
+    h.tagger.store.processTagInfo([info(C1, 'docker', ['image_name:nginx'])]);
+    const r = remote(h.socket);
+    for (let round = 1; round <= 2; round++) {
+      await r.start();
+      await r.ready();
+      await waitFor(() => r.isConnected, 5_000, `connected in round ${round}`);
+      const entity = round === 1 ? C1 : C2;
+      // A change made while started must reach the replica: the stream is really open.
+      h.tagger.store.processTagInfo([info(entity, 'docker', [`round:${round}`])]);
+      await waitFor(() => r.tagSync(entity).includes(`round:${round}`), 5_000, `live event in round ${round}`);
+      await r.stop();
+      expect(r.isConnected).toBe(false);
+      expect(r.health().collectors.remote?.state).toBe('stopped');
+    }
+  });
+
+  it('derives its read timeout from the daemon\'s x-tagger-heartbeat-ms header', async () => {
+    // A daemon that heartbeats every 300 ms: a replica with a 150 ms default timeout would drop the
+    // stream between heartbeats, over and over; following the header, it stays on one connection.
+    const h = await harness({ heartbeatMs: 300 });
+    const r = remote(h.socket, { readTimeoutMs: 150 });
+    await r.start();
+    await r.ready();
+    const started = Date.now();
+    await waitFor(() => Date.now() - started > 1_200, 5_000, 'time to pass');
+    expect(r.isConnected).toBe(true);
+    expect(r.health().collectors.remote?.message).toMatch(/\(1 syncs\)/);
+  });
+
   it('createTagger builds it from mode: remote and the config keys', async () => {
     const h = await harness();
     h.tagger.store.processTagInfo([info(C2, 'docker', ['image_name:redis'])]);

@@ -29,7 +29,10 @@ export interface RemoteTaggerOptions {
   readonly token?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** No line for this long (heartbeats included) means the stream is dead. Default 90 s. */
+  /**
+   * No line for this long (heartbeats included) means the stream is dead. Default 90 s; a daemon
+   * that sends `x-tagger-heartbeat-ms` sets it to three of its heartbeats instead.
+   */
   readonly readTimeoutMs?: number;
   /** How long tag() waits for the first sync before answering []. Default 2 s. */
   readonly readyWaitMs?: number;
@@ -41,7 +44,9 @@ export interface RemoteTaggerOptions {
 
 export class RemoteTagger extends StoreBackedTagger implements Tagger {
   readonly store: TagStore;
-  private readonly client: IpcClient;
+  private client: IpcClient;
+  /** Set by stop(): the client's pool is destroyed, and start() needs a new one. */
+  private clientClosed = false;
   private readonly logger: Logger;
   private readonly options: RemoteTaggerOptions;
   private controller = new AbortController();
@@ -66,11 +71,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
       deferred: { source: REMOTE_SOURCE, decode: (id, encoded) => toTagInfo({ id, tags: decodeEncodedTags(encoded) }) },
     });
     this.store.onMalformed = (info, reason) => this.logger.warn({ entity: (info as { entity?: unknown } | null)?.entity, reason }, 'malformed entity from the daemon; dropped');
-    this.client = new IpcClient({
-      ...(options.socket ? { socket: options.socket } : { address: options.address as string }),
-      ...(options.token !== undefined ? { token: options.token } : {}),
-      ...(options.authTokenFile ? { tokenFile: options.authTokenFile } : {}),
-    });
+    this.client = this.newClient();
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -78,6 +79,10 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
 
   async start(): Promise<void> {
     if (this.loop) return;
+    if (this.clientClosed) {
+      this.client = this.newClient();
+      this.clientClosed = false;
+    }
     this.controller = new AbortController();
     this.loop = this.follow(this.controller.signal);
   }
@@ -88,6 +93,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     await this.loop;
     this.loop = undefined;
     this.connected = false;
+    this.clientClosed = true;
     await this.client.close();
   }
 
@@ -119,6 +125,15 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   /** For tests and health: true between a `synced` and the next disconnect. */
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  private newClient(): IpcClient {
+    const options = this.options;
+    return new IpcClient({
+      ...(options.socket ? { socket: options.socket } : { address: options.address as string }),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.authTokenFile ? { tokenFile: options.authTokenFile } : {}),
+    });
   }
 
   // ---- the stream loop ----

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import { getEventListeners } from 'node:events';
 import { connect } from 'node:net';
 import { mkdirSync, statSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -113,6 +115,63 @@ describe('routes', () => {
     const huge = await rawRequest(h.socket, '/v1/entities', { headers: { 'x-big': 'y'.repeat(20_000) } });
     expect(huge.status).toBe(431);
     expect(huge.body).toBe('{"error":"request header fields too large"}');
+  });
+
+  it('answers HEAD /v1/stream with the stream\'s headers alone, opening no subscription', async () => {
+    h = await startHarness({ heartbeatMs: 1_234 });
+    const head = await Promise.race([
+      rawRequest(h.socket, '/v1/stream?cardinality=low', { method: 'HEAD' }),
+      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('HEAD /v1/stream never ended')), 3_000)),
+    ]);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe('application/x-ndjson');
+    expect(head.headers['x-tagger-heartbeat-ms']).toBe('1234');
+    expect(head.body).toBe('');
+    expect(h.server.stats.activeStreams).toBe(0);
+    // Parameters are checked as for GET, and the token is needed.
+    expect((await rawRequest(h.socket, '/v1/stream?cardinality=medium', { method: 'HEAD' })).status).toBe(400);
+    expect((await rawRequest(h.socket, '/v1/stream?cardinality=low', { method: 'HEAD', token: null })).status).toBe(401);
+  });
+
+  it('logs and counts an error of a listening server instead of dying of it (EMFILE on accept)', async () => {
+    h = await startHarness();
+    const listening = (h.server as unknown as { servers: Server[] }).servers;
+    expect(listening.length).toBe(1);
+    const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+    // With no 'error' listener, emit throws (in the daemon: an uncaught exception, exit).
+    expect(() => listening[0]?.emit('error', emfile)).not.toThrow();
+    expect(h.server.stats.listenerErrors).toBe(1);
+    expect(await h.server.registry.metrics()).toMatch(/^tagger_ipc_listener_errors_total 1$/m);
+    expect((await rawRequest(h.socket, '/v1/entities')).status).toBe(200);
+  });
+
+  it('a stream follows its caller\'s signal, and leaves no listener on it once it ends', async () => {
+    const harness = (h = await startHarness({ heartbeatMs: 100 }));
+    const c = client(harness);
+    const caller = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const inner = new AbortController();
+      const onAbort = (): void => inner.abort();
+      caller.signal.addEventListener('abort', onAbort, { once: true });
+      // Each stream is ended by the test once synced: a reconnect loop in miniature.
+      await c.stream({ cardinality: 'low' }, (m) => void (m.type === 'synced' && inner.abort()), { signal: inner.signal }).catch(() => undefined);
+      caller.signal.removeEventListener('abort', onAbort);
+      expect(getEventListeners(inner.signal, 'abort'), `round ${i}`).toHaveLength(0);
+    }
+    // Aborting the caller ends a live stream.
+    const live = c.stream({ cardinality: 'low' }, () => undefined, { signal: caller.signal });
+    await waitFor(() => harness.server.stats.activeStreams === 1, 5_000, 'stream open');
+    caller.abort();
+    await expect(live).rejects.toThrow();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('takes the Bearer scheme in any case', async () => {
+    h = await startHarness();
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await rawRequest(h.socket, '/v1/entities', { token: null, headers: { authorization: `${scheme} ${TOKEN}` } });
+      expect(res.status, scheme).toBe(200);
+    }
   });
 
   it('closes a connection that sends its headers too slowly', async () => {

@@ -30,7 +30,7 @@ import {
   type TagsBody,
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
-import { serveStream } from './stream.js';
+import { serveStream, streamHeaders } from './stream.js';
 
 export interface IpcServerOptions {
   readonly tagger: Tagger;
@@ -120,11 +120,11 @@ export class IpcServer {
     const tcp = this.options.tcpAddress ? parseLoopbackAddress(this.options.tcpAddress) : undefined;
     if (this.options.socketPath) {
       await prepareSocketPath(this.options.socketPath);
-      await listenUnix(this.newServer(), this.options.socketPath, this.backlog);
+      await listenUnix(this.watchErrors(this.newServer()), this.options.socketPath, this.backlog);
       this.logger.info({ socket: this.options.socketPath }, 'IPC listening on unix socket');
     }
     if (tcp) {
-      this.tcp = await listenTcp(this.newServer(), tcp.host, tcp.port, this.backlog);
+      this.tcp = await listenTcp(this.watchErrors(this.newServer()), tcp.host, tcp.port, this.backlog);
       this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
     }
   }
@@ -148,6 +148,20 @@ export class IpcServer {
   /** Queue as many pending connects as may be served at once (the kernel caps it at somaxconn). */
   private get backlog(): number {
     return Math.max(511, this.options.maxConnections ?? 1024);
+  }
+
+  /**
+   * Once listening, a server's 'error' (EMFILE when accept runs out of descriptors...) would be an
+   * uncaught exception without a listener: the daemon stays up, logs and counts it instead.
+   */
+  private watchErrors(server: Server): Server {
+    server.once('listening', () =>
+      server.on('error', (error: Error & { code?: string }) => {
+        this.stats.listenerErrors++;
+        this.logger.error({ error: error.message, code: error.code }, 'IPC listener error; still serving');
+      }),
+    );
+    return server;
   }
 
   private newServer(): Server {
@@ -238,6 +252,9 @@ export class IpcServer {
         case '/v1/stream': {
           const query = { cardinality: parseCardinalityParam(params), prefixes: parsePrefixParams(params) };
           this.count(route, 200);
+          // HEAD gets the headers alone: Node drops a HEAD body, so a stream behind it would never
+          // fill its buffer, never stall, and encode every event for nobody.
+          if (req.method === 'HEAD') return void res.writeHead(200, streamHeaders(this.options.heartbeatMs ?? 30_000)).end();
           return await serveStream(res, query, {
             tagger: this.options.tagger,
             logger: this.logger,

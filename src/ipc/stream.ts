@@ -30,6 +30,11 @@ export interface StreamDeps {
   readonly closing: AbortSignal;
 }
 
+/** The headers of a /v1/stream response (also HEAD's whole answer). */
+export function streamHeaders(heartbeatMs: number): Record<string, string> {
+  return { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-tagger-heartbeat-ms': String(heartbeatMs) };
+}
+
 /** Serves one stream until the client goes, falls behind, or the server stops. */
 export async function serveStream(res: ServerResponse, query: { cardinality: Cardinality; prefixes: readonly string[] }, deps: StreamDeps): Promise<void> {
   const gone = new AbortController();
@@ -84,11 +89,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
     }
   };
   try {
-    res.writeHead(200, {
-      'content-type': 'application/x-ndjson',
-      'cache-control': 'no-store',
-      'x-tagger-heartbeat-ms': String(deps.heartbeatMs),
-    });
+    res.writeHead(200, streamHeaders(deps.heartbeatMs));
     res.flushHeaders();
     for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), { cardinality: query.cardinality })) {
       if (signal.aborted) return;

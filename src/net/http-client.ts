@@ -77,8 +77,8 @@ export interface StreamOptions extends RequestOptions {
   readonly headersTimeoutMs?: number;
   /** Longest line accepted; a longer one ends the stream with a DecodeError. Default 4 MiB. */
   readonly maxLineBytes?: number;
-  /** Called once the headers arrive (the stream is established). */
-  readonly onOpen?: () => void;
+  /** Called once the headers arrive (the stream is established), with them. */
+  readonly onOpen?: (headers: Readonly<Record<string, string | string[] | undefined>>) => void;
 }
 
 export interface TextResponse {
@@ -212,7 +212,7 @@ export class HttpClient {
     };
     options.signal?.addEventListener('abort', abortBody, { once: true });
     try {
-      options.onOpen?.();
+      options.onOpen?.(res.headers);
       for await (const chunk of res.body) {
         pending += decoder.write(chunk as Buffer);
         let newline: number;

@@ -8,9 +8,10 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { LocalTagger } from '../../src/tagger.js';
+import { REQUIRE_ALL, START_ENGINES_HINT } from '../../src/test-support/required.js';
 import { until as waitUntil } from '../../src/test-support/wait.js';
 
-export const REQUIRED = process.env.TAGGER_REQUIRE_ENGINES === '1';
+export const REQUIRED = REQUIRE_ALL;
 export const RUN_LABEL = 'tagger.reliability.run';
 export const CONTAINER = 'container_id://';
 
@@ -22,6 +23,15 @@ export interface DockerEngineEnv {
   readonly restartScript: string | undefined;
   readonly pidfile: string | undefined;
 }
+
+/**
+ * Stands in for a missing engine while vitest collects a skipped suite (the describe body still
+ * runs, and read `ENV as DockerEngineEnv`: a TypeError before any test said what was missing).
+ */
+export const NO_DOCKER: DockerEngineEnv = { host: '', socketPath: '', image: '', restartScript: undefined, pidfile: undefined };
+
+/** The reliability suite is about real engines: without one, a test says so and how to start it. */
+export const NO_DOCKER_MESSAGE = `no dockerd for the reliability suite: TAGGER_TEST_DOCKER_HOST is unset; ${START_ENGINES_HINT}`;
 
 /** The engine under test, or undefined (the caller skips, or fails when REQUIRED). */
 export function dockerEngineEnv(): DockerEngineEnv | undefined {

@@ -26,6 +26,7 @@ import { KubeletClient } from '../../src/collectors/kubelet/client.js';
 import { KubeletCollector } from '../../src/collectors/kubelet/collector.js';
 import { kubeletExtractOptions } from '../../src/collectors/kubelet/extract.js';
 import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../src/test-support/certs.js';
+import { REQUIRE_ALL } from '../../src/test-support/required.js';
 import { LocalTagger } from '../../src/tagger.js';
 import { FaultServer, type Fault } from './support/fault-server.js';
 import { until } from '../../src/test-support/wait.js';
@@ -112,6 +113,16 @@ function paddedPodList(bytes: number): Buffer {
   return buf;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+// The kubelet's TLS certificates are made with openssl: without it the suite skips, except in CI
+// (CI=true or TAGGER_REQUIRE_ENGINES=1), where a silent skip would hide the whole suite.
+if (!hasOpenssl() && REQUIRE_ALL) {
+  describe('kubelet faults', () => {
+    it('needs openssl', () => {
+      throw new Error('openssl is not on PATH, and CI=true or TAGGER_REQUIRE_ENGINES=1 forbids skipping the kubelet fault suite: apt-get install -y openssl');
+    });
+  });
+}
 
 describe.skipIf(!hasOpenssl())('kubelet faults: the last good state is kept, errors counted, then recovery', () => {
   let dir: string;

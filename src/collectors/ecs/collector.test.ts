@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
 import { LocalTagger } from '../../tagger.js';
+import { deletionTagInfo } from '../../taglist.js';
+import { until } from '../../test-support/wait.js';
 import type { CollectorContext } from '../collector.js';
 import { EcsClient, type EcsClientOptions } from './client.js';
 import { EcsCollector, type EcsCollectorOptions } from './collector.js';
@@ -214,5 +216,44 @@ describe('EcsCollector detect', () => {
     expect(none?.available).toBe(false);
     expect(none && !none.available ? none.reason : '').toMatch(/ECS agent at http:\/\/127\.0\.0\.1:\d+ does not answer/);
     expect(collector({ agentUrl: a.url }).detect).toBeUndefined();
+  });
+});
+
+describe('EcsCollector task entities', () => {
+  it('ends a task entity once its last container is gone from the store, and only then', async () => {
+    const v4 = (await endpoint('/v4/0123-abcd')).json('/v4/0123-abcd/task', text('v4_task_ec2.json'));
+    const ecs = collector({ metadataUriV4: v4.url }, { sweepIntervalMs: 20 });
+    const tagger = new LocalTagger({ collectors: [ecs], deletionGraceMs: 100, pruneIntervalMs: 20, tombstoneTtlMs: 60_000 });
+    cleanups.push(() => tagger.stop());
+    await tagger.start();
+    expect(await tagger.tag(CURL)).not.toEqual([]);
+    expect(tagger.store.has(EC2_TASK)).toBe(true);
+    // The runtime collector sees the containers go, one after the other.
+    tagger.store.processTagInfo([{ source: 'docker', entity: CURL, low: ['x:1'], orchestrator: [], high: [], standard: [] }]);
+    tagger.store.processTagInfo([deletionTagInfo('docker', CURL)]);
+    await until(() => !tagger.store.has(CURL), 5_000, 'the first container pruned');
+    // A sibling is still there: the task stays.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(tagger.store.has(PAUSE)).toBe(true);
+    expect(tagger.store.has(EC2_TASK)).toBe(true);
+    tagger.store.processTagInfo([deletionTagInfo('docker', PAUSE)]);
+    await until(() => !tagger.store.has(PAUSE), 5_000, 'the last container pruned');
+    // Then the task ends too, through its own grace, and is forgotten by the collector.
+    await until(() => !tagger.store.has(EC2_TASK), 5_000, 'the task entity pruned');
+    expect(ecs.trackedTasks).toBe(0);
+  });
+
+  it('keeps at most maxTasks tasks in memory', async () => {
+    const fake = await endpoint('/v4/0123-abcd');
+    const ecs = collector({ metadataUriV4: fake.url }, { maxTasks: 2, localTtlMs: 0 });
+    const ctx = context();
+    // Three tasks on one host, one after the other (the same payload under new IDs).
+    for (const n of [1, 2, 3]) {
+      const body = text('v4_task_ec2.json').replace(/158d1c8083dd49d6b527399fd6414f5c/g, `${n}`.repeat(32)).replace(/ee08638adaaf009d/g, `${n}`.repeat(16));
+      fake.json('/v4/0123-abcd/task', body);
+      const result = await ecs.fetch(`container_id://${`${n}`.repeat(16)}${CURL.slice(-48)}`, ctx, signal());
+      expect(result.found, `task ${n}`).toBe(true);
+    }
+    expect(ecs.trackedTasks).toBe(2);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The ECS collector: fetch-only. On a cache miss for a container (or an `ecs_task://` entity) it
  * finds the task, then returns TagInfos for every container of that task and for the task itself,
- * so the siblings need no fetch of their own. No polling; container deletions are left to the
- * runtime collector (Docker), which sees containers go.
+ * so the siblings need no fetch of their own. No polling of ECS; container deletions are left to
+ * the runtime collector (Docker), which sees containers go, and a cheap sweep of the store
+ * (`pull`) ends a task entity once its last container is gone (task-tracker.ts).
  *
  * Lookup order: the tagger's own task from metadata v4 / v3 (when the env var is set), the agent
  * introspection API (EC2 daemon mode), then metadata v2 when no v3/v4 is set. The tagger's miss
@@ -16,7 +17,9 @@ import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../..
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { Limiter } from '../../net/limiter.js';
+import { deletionTagInfo } from '../../taglist.js';
 import type { EcsClient } from './client.js';
+import { TaskTracker } from './task-tracker.js';
 import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
 
 /** What the collector needs of a client (EcsClient). */
@@ -33,6 +36,10 @@ export interface EcsCollectorOptions {
   readonly localTtlMs?: number;
   /** How long an endpoint that refused or timed out is skipped. Default 30 s. */
   readonly unreachableMs?: number;
+  /** How often the store is swept for tasks whose containers are all gone. Default 5 s. */
+  readonly sweepIntervalMs?: number;
+  /** Tasks remembered for that sweep (the oldest is forgotten past it). Default 10,000. */
+  readonly maxTasks?: number;
 }
 
 export interface EcsStats {
@@ -57,6 +64,7 @@ export class EcsCollector implements Collector {
   readonly name = ECS_SOURCE;
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, ECS_TASK_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
+  readonly pullIntervalMs: number;
   readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
@@ -68,6 +76,7 @@ export class EcsCollector implements Collector {
   private readonly shared = new Map<string, Timed<Promise<unknown>>>();
   private readonly unreachableUntil = new Map<Endpoint, number>();
   private readonly limiters = new Map<Endpoint, Limiter>();
+  private readonly tasks: TaskTracker;
   private cluster: string | undefined;
   private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
@@ -77,6 +86,8 @@ export class EcsCollector implements Collector {
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
+    this.pullIntervalMs = options.sweepIntervalMs ?? 5_000;
+    this.tasks = new TaskTracker(options.maxTasks ?? MAX_CACHE);
     if (options.autodetect) this.detect = (signal) => this.probe(signal);
   }
 
@@ -126,6 +137,23 @@ export class EcsCollector implements Collector {
     this.stats.notFound++;
     this.state = { healthy: true, message: this.describe() };
     return { found: false };
+  }
+
+  /**
+   * Not a poll of ECS: a look at the store. A task whose containers the runtime collector has all
+   * deleted (and the store pruned) gets a delete of its own, with the usual grace.
+   */
+  async pull(ctx: CollectorContext): Promise<void> {
+    const ended = this.tasks.sweep((entity) => ctx.knows(entity));
+    if (ended.length === 0) return;
+    for (const { task, containers } of ended) for (const id of [task, ...containers]) this.cache.delete(id);
+    ctx.sink.push(ended.map(({ task }) => deletionTagInfo(ECS_SOURCE, task)));
+    ctx.logger.debug({ tasks: ended.map((e) => e.task) }, 'ECS tasks ended with their last container');
+  }
+
+  /** Tasks remembered for the sweep (tests, bounds). */
+  get trackedTasks(): number {
+    return this.tasks.size;
   }
 
   health(): CollectorHealth {
@@ -200,6 +228,7 @@ export class EcsCollector implements Collector {
     const until = ctx.clock.now() + this.cacheTtlMs;
     if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
     for (const info of infos) this.cache.set(info.entity, { value: infos, until });
+    this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
     this.stats.found++;
     this.state = { healthy: true, message: this.describe() };
     return { found: true, infos };

@@ -160,7 +160,7 @@ export class HttpClient {
       const body = await readCapped(res.body, options.maxBodyBytes ?? this.options.maxBodyBytes ?? 64 * 1024 * 1024, this.describe(path));
       return { status: res.statusCode, headers: res.headers, body };
     } catch (error) {
-      throw this.translate(error, `${options.method ?? 'GET'} ${this.describe(path)}`, timedOut(), timeoutMs, options.signal);
+      throw this.translate(error, this.name(path, options.method), timedOut(), timeoutMs, options.signal);
     } finally {
       cleanup();
       release();
@@ -195,7 +195,7 @@ export class HttpClient {
       });
     } catch (error) {
       cleanup();
-      throw this.translate(error, `GET ${this.describe(path)}`, timedOut(), headersTimeoutMs, options.signal);
+      throw this.translate(error, this.name(path), timedOut(), headersTimeoutMs, options.signal);
     }
     // Headers are in: from now on only the caller's signal may end the stream.
     cleanup(true);
@@ -225,7 +225,7 @@ export class HttpClient {
       pending += decoder.end();
       if (pending.length > 0) emit(pending);
     } catch (error) {
-      throw this.translate(error, `GET ${this.describe(path)}`, false, 0, options.signal);
+      throw this.translate(error, this.name(path), false, 0, options.signal);
     } finally {
       options.signal?.removeEventListener('abort', abortBody);
       cleanup();
@@ -247,15 +247,20 @@ export class HttpClient {
     const queueMs = this.options.queueTimeoutMs ?? 60_000;
     const release = await this.slots.acquire(queueMs, options.signal);
     if (release) return release;
-    if (options.signal?.aborted) throw new AbortedError(`${options.method ?? 'GET'} ${this.describe(path)}`);
-    throw new TimeoutError(`${options.method ?? 'GET'} ${this.describe(path)} waiting for a connection`, queueMs);
+    if (options.signal?.aborted) throw new AbortedError(this.name(path, options.method));
+    throw new TimeoutError(`${this.name(path, options.method)} waiting for a connection`, queueMs);
+  }
+
+  /** The request as errors name it: `POST unix:///…/path`. */
+  private name(path: string, method: RequestOptions['method'] = 'GET'): string {
+    return `${method} ${this.describe(path)}`;
   }
 
   private describe(path: string): string {
     return `${this.endpoint.display.replace(/\/+$/, '')}${this.basePath}${path.split('?')[0] ?? ''}`;
   }
 
-  /** `what` is the request as errors name it: `POST unix:///…/path`. */
+  /** `what` is the request's name(). */
   private translate(error: unknown, what: string, timedOut: boolean, timeoutMs: number, callerSignal: AbortSignal | undefined): Error {
     // First: undici rejects with the timer's own abort reason, which does not name the request.
     if (timedOut) return new TimeoutError(what, timeoutMs);

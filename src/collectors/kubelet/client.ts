@@ -140,13 +140,18 @@ export class KubeletClient {
 
 /** The whole body parsed and checked (decodePodList); DecodeError when it is not JSON. */
 export function parsePodList(body: Uint8Array, url: string): KubePodList {
-  let value: unknown;
+  return decodePodList(parseJsonBytes(body, `JSON from ${url}/pods`));
+}
+
+const utf8 = new TextDecoder();
+
+/** UTF-8 JSON bytes parsed (a view is decoded in place, no copy); DecodeError naming `what`. */
+export function parseJsonBytes(bytes: Uint8Array, what: string): unknown {
   try {
-    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    return JSON.parse(utf8.decode(bytes)) as unknown;
   } catch (cause) {
-    throw new DecodeError(`JSON from ${url}/pods`, { cause });
+    throw new DecodeError(what, { cause });
   }
-  return decodePodList(value);
 }
 
 /** Checks the body is a PodList: an object whose `items` is an array (items are checked later). */

@@ -13,12 +13,12 @@
  * misses and rate-limited, so a flood of misses for unknown containers costs little.
  */
 import { CONTAINER_PREFIX, POD_PREFIX } from '../../entity.js';
-import { DecodeError, causeMessage, isTaggerError } from '../../errors.js';
+import { causeMessage, isTaggerError } from '../../errors.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { createHash } from 'node:crypto';
-import { KubeletTlsError, parsePodList } from './client.js';
+import { KubeletTlsError, parseJsonBytes, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';
 import { scanPodList } from './pod-list-scan.js';
 
@@ -187,11 +187,7 @@ export class KubeletCollector implements Collector {
         same++;
         continue;
       }
-      try {
-        items[i] = { raw: JSON.parse(utf8.decode(bytes)) as unknown, digest };
-      } catch (cause) {
-        throw new DecodeError(`kubelet ${this.client.url}/pods item ${i}`, { cause });
-      }
+      items[i] = { raw: parseJsonBytes(bytes, `kubelet ${this.client.url}/pods item ${i}`), digest };
     }
     this.stats.podsUnchangedBytes += same;
     return items;
@@ -247,8 +243,6 @@ export class KubeletCollector implements Collector {
     return out;
   }
 }
-
-const utf8 = new TextDecoder();
 
 /** Waits for `work` unless the signal aborts first; the work itself goes on (others share it). */
 function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {

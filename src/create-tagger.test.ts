@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from './config.js';
 import { createTagger, libraryConfig } from './create-tagger.js';
 import { isTaggerError } from './errors.js';
-import { LocalTagger } from './tagger.js';
+import { LocalTagger } from './tagger/local-tagger.js';
 
 describe('createTagger', () => {
   it('takes durations from a raw config object and from a loaded one alike', () => {

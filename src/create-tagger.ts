@@ -9,7 +9,8 @@ import { isResolvedConfig, loadConfig, type TaggerConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { RemoteTagger } from './ipc/remote-tagger.js';
 import { silentLogger, type Logger } from './logger.js';
-import { LocalTagger, type LocalTaggerOptions, type Tagger } from './tagger.js';
+import { type Tagger } from './tagger/tagger.js';
+import { LocalTagger, type LocalTaggerOptions } from './tagger/local-tagger.js';
 
 export interface CreateTaggerOptions extends Omit<LocalTaggerOptions, 'collectors'> {
   /** `local` (default) runs collectors; `remote` follows a daemon. */

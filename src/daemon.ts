@@ -9,7 +9,7 @@ import { createTagger } from './create-tagger.js';
 import { causeMessage } from './errors.js';
 import { IpcServer } from './ipc/server.js';
 import type { Logger } from './logger.js';
-import type { Tagger } from './tagger.js';
+import type { Tagger } from './tagger/tagger.js';
 
 export interface DaemonOptions {
   readonly config: TaggerConfig;

@@ -4,7 +4,7 @@
  * it and what their last fetch found. Built from a tagger's read-only views.
  */
 import { parseEntityId } from '../entity.js';
-import type { Tagger } from '../tagger.js';
+import type { Tagger } from '../tagger/tagger.js';
 import type { EntityId, MergedTags, SourceTags } from '../types.js';
 
 export interface ExplainCollector {

@@ -4,7 +4,7 @@
  * scrape time through collect() callbacks: the hot paths only bump plain numbers.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Tagger, TaggerCounters } from '../tagger.js';
+import type { Tagger, TaggerCounters } from '../tagger/tagger.js';
 
 /** Counters the IPC server keeps about itself. */
 export interface ServerStats {

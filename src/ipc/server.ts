@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { Tagger } from '../tagger/tagger.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';

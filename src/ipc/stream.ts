@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { Tagger } from '../tagger/tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';

@@ -3,34 +3,13 @@
  * spelling, the global entity, dumps and subscriptions. LocalTagger adds collectors and fetch on
  * miss; RemoteTagger adds the stream that keeps its store a replica of a daemon's.
  */
-import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from './entity.js';
-import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
-import type { TagStore } from './store/tag-store.js';
-import type { Cardinality, EntityId, EntitySnapshot } from './types.js';
+import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
+import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
+import type { TagStore } from '../store/tag-store.js';
+import type { Cardinality, EntityId, EntitySnapshot } from '../types.js';
+import type { CardinalityInput, QueryOptions, QueryResult, TaggerCounters } from './tagger.js';
 
-/**
- * What a query's cardinality may be: the three levels, `orch`, or `none` (as the Datadog Agent's
- * NoneCardinality: a valid level that holds no tags, so the answer is always empty).
- */
-export type CardinalityInput = Cardinality | 'orch' | 'none';
-
-export interface QueryOptions {
-  /** Also return the global entity's tags. */
-  readonly includeGlobal?: boolean;
-}
-
-export const EMPTY_TAGS: readonly string[] = Object.freeze([]);
-
-export type QueryResult = 'hit' | 'miss' | 'fetched' | 'empty';
-
-export interface TaggerCounters {
-  /** `${cardinality}:${result}` -> count */
-  readonly queries: Map<string, number>;
-  /** `${collector}:${outcome}` (found, not_found, error, skipped_cached) -> count */
-  readonly fetches: Map<string, number>;
-  /** collector -> count of errors its loop caught */
-  readonly collectorErrors: Map<string, number>;
-}
+const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
 export abstract class StoreBackedTagger {
   abstract readonly store: TagStore;

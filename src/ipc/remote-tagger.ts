@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/backoff.js';
 import { TagStore } from '../store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality } from '../tagger/store-backed-tagger.js';
-import type { CardinalityInput, QueryOptions, Tagger, TaggerHealth } from '../tagger/tagger.js';
+import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from '../tagger/tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from './client.js';
 import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from './protocol.js';
@@ -42,7 +42,7 @@ export interface RemoteTaggerOptions {
 }
 
 
-export class RemoteTagger extends StoreBackedTagger implements Tagger {
+export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPort {
   readonly store: TagStore;
   private client: IpcClient;
   /** Set by stop(): the client's pool is destroyed, and start() needs a new one. */
@@ -125,6 +125,11 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   /** For tests and health: true between a `synced` and the next disconnect. */
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** A replica has one source, its daemon, which never fetches. */
+  protected sourcesOf(): SourceIntrospection[] {
+    return [{ name: REMOTE_SOURCE, canFetch: false, notes: [], lastFetch: undefined }];
   }
 
   private newClient(): IpcClient {

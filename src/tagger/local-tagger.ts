@@ -12,7 +12,7 @@ import type { Cardinality, EntityId, TagInfo } from '../types.js';
 import { CollectorRunner } from './collector-runner.js';
 import { FetchOnMiss } from './fetch-on-miss.js';
 import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
-import type { CardinalityInput, CollectorState, FetchMemo, QueryOptions, QueryResult, Tagger, TaggerHealth } from './tagger.js';
+import type { CardinalityInput, CollectorState, FetchMemo, QueryOptions, QueryResult, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 
 export interface LocalTaggerOptions {
   readonly collectors?: readonly Collector[];
@@ -28,7 +28,7 @@ export interface LocalTaggerOptions {
   readonly globalTags?: { low?: readonly string[]; orchestrator?: readonly string[]; high?: readonly string[] };
 }
 
-export class LocalTagger extends StoreBackedTagger implements Tagger {
+export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort {
   readonly store: TagStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -168,21 +168,6 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
     return this.fetching.memo(collector, entity);
   }
 
-  /** Collector names that could fetch this entity. */
-  fetchersOf(entity: EntityId): string[] {
-    return this.runners.filter((r) => r.canFetch(entity)).map((r) => r.name);
-  }
-
-  /** Each collector's own notes on an entity (see Collector.explain), by collector name. */
-  collectorNotes(entity: EntityId): Record<string, readonly string[]> {
-    const out: Record<string, readonly string[]> = {};
-    for (const runner of this.runners) {
-      const notes = runner.notes(entity);
-      if (notes.length > 0) out[runner.name] = notes;
-    }
-    return out;
-  }
-
   collectorNames(): string[] {
     return this.runners.map((r) => r.name);
   }
@@ -199,6 +184,10 @@ export class LocalTagger extends StoreBackedTagger implements Tagger {
   }
 
   // ---- internals ----
+
+  protected sourcesOf(id: EntityId): SourceIntrospection[] {
+    return this.runners.map((r) => ({ name: r.name, canFetch: r.canFetch(id), notes: r.notes(id), lastFetch: this.fetching.memo(r.name, id) }));
+  }
 
   private answer(tags: readonly string[] | undefined, card: Cardinality, result: QueryResult, options: QueryOptions | undefined): readonly string[] {
     this.countQuery(card, result);

@@ -6,8 +6,8 @@
 import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
 import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
 import type { TagStore } from '../store/tag-store.js';
-import type { Cardinality, EntityId, EntitySnapshot } from '../types.js';
-import type { CardinalityInput, QueryOptions, QueryResult, TaggerCounters } from './tagger.js';
+import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
+import type { CardinalityInput, EntityIntrospection, QueryOptions, QueryResult, SourceIntrospection, StoreStats, TaggerCounters } from './tagger.js';
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
@@ -52,6 +52,32 @@ export abstract class StoreBackedTagger {
     const id = this.canonical(entity);
     return id === undefined ? undefined : this.store.getEntity(id);
   }
+
+  // ---- the serving port (TaggerPort) ----
+
+  resolve(entity: string): EntityId {
+    return this.canonicalOrGiven(entity);
+  }
+
+  snapshotBatches(sub: Subscription): Iterable<readonly EntityEvent[]> {
+    return this.store.snapshotBatches(sub);
+  }
+
+  introspect(id: EntityId): EntityIntrospection {
+    const tomb = this.store.tombstone(id);
+    return {
+      snapshot: this.store.getEntity(id),
+      tombstone: tomb && { sources: [...tomb.sources], removedAt: tomb.removedAt, expiresAt: tomb.expiresAt },
+      sources: this.sourcesOf(id),
+    };
+  }
+
+  storeStats(): StoreStats {
+    return this.store;
+  }
+
+  /** What each of the tagger's sources can say about `id`, for introspect(). */
+  protected abstract sourcesOf(id: EntityId): SourceIntrospection[];
 
   /**
    * Canonical ID for any accepted spelling (throws InvalidEntityError). A 12-hex ID is first a

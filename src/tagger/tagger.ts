@@ -1,12 +1,13 @@
 /**
  * What a tagger is, apart from how one is made (the Datadog Agent's comp/core/tagger `def/`): the
- * library's `Tagger` interface and the types around it. Both implementations, the local tagger
- * and the remote replica, import them from here.
+ * library's `Tagger` interface, and `TaggerPort`, the narrow view the serving side (ipc/) works
+ * through. Both implementations, the local tagger and the remote replica, import them from here,
+ * and the server never reaches into either one's store.
  */
 import type { CollectorHealth } from '../collectors/collector.js';
-import type { TagStore } from '../store/tag-store.js';
+import type { StoreCounters } from '../store/tag-store.js';
 import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
-import type { Cardinality, EntitySnapshot } from '../types.js';
+import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
 
 /**
  * What a query's cardinality may be: the three levels, `orch`, or `none` (as the Datadog Agent's
@@ -49,7 +50,6 @@ export interface Tagger {
   list(): EntitySnapshot[];
   getEntity(entity: string): EntitySnapshot | undefined;
   health(): TaggerHealth;
-  readonly store: TagStore;
   readonly counters: TaggerCounters;
   /** The counters with every query counted so far (hits are kept apart on the hot path). */
   flushCounters(): TaggerCounters;
@@ -60,4 +60,60 @@ export interface FetchMemo {
   readonly until: number;
   readonly outcome: 'not_found' | 'error';
   readonly reason: string;
+}
+
+/** What one source of a tagger (a collector; a replica's daemon) can say about an entity. */
+export interface SourceIntrospection {
+  readonly name: string;
+  /** It would be asked for the entity on a miss. */
+  readonly canFetch: boolean;
+  /** What it knows of the entity beyond tags (an exit code). */
+  readonly notes: readonly string[];
+  /** The remembered outcome of its last fetch, while that found nothing. */
+  readonly lastFetch: FetchMemo | undefined;
+}
+
+/** Everything a tagger knows about one entity, for `explain`. */
+export interface EntityIntrospection {
+  readonly snapshot: EntitySnapshot | undefined;
+  /** Set while a removed entity still blocks other sources. */
+  readonly tombstone: { readonly sources: readonly string[]; readonly removedAt: number; readonly expiresAt: number } | undefined;
+  /** Every source of the tagger, in its order. */
+  readonly sources: readonly SourceIntrospection[];
+}
+
+/** The store's sizes and counters as /metrics reports them; read at scrape time. */
+export interface StoreStats {
+  readonly size: number;
+  readonly pendingDeleteCount: number;
+  readonly tombstoneCount: number;
+  readonly subscriberCount: number;
+  readonly distinctTags: number;
+  readonly counters: Readonly<StoreCounters>;
+  /** Entities by `${source}\u0000${kind}`. O(entities): for scrapes, not the hot path. */
+  countBySourceAndKind(): Map<string, number>;
+}
+
+/**
+ * What the serving side needs of a tagger, local or remote: answers, IDs resolved as the tagger
+ * resolves them, a snapshot it can send at its own pace, and read-only views for explain and
+ * metrics.
+ */
+export interface TaggerPort {
+  tag(entity: string, cardinality?: CardinalityInput, options?: QueryOptions): Promise<readonly string[]>;
+  list(): EntitySnapshot[];
+  health(): TaggerHealth;
+  flushCounters(): TaggerCounters;
+  /**
+   * The canonical ID of any accepted spelling (prefixed IDs, a 12-hex short container ID resolved
+   * when exactly one known container has it); a short ID nobody knows comes back in canonical form.
+   * Throws InvalidEntityError.
+   */
+  resolve(entity: string): EntityId;
+  /** Live events from now on; with `snapshot: false`, the current state comes from snapshotBatches. */
+  subscribe(options: SubscribeOptions): Subscription;
+  /** The entities `sub` matches as `added` events, in batches taken from the store as it is then. */
+  snapshotBatches(sub: Subscription): Iterable<readonly EntityEvent[]>;
+  introspect(id: EntityId): EntityIntrospection;
+  storeStats(): StoreStats;
 }

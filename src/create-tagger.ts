@@ -7,7 +7,7 @@ import type { Collector } from './collectors/collector.js';
 import { collectorsFromConfig } from './collectors/registry.js';
 import { isResolvedConfig, loadConfig, type TaggerConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { RemoteTagger } from './ipc/remote-tagger.js';
+import { RemoteTagger } from './tagger/remote-tagger.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Tagger, TaggerPort } from './tagger/tagger.js';
 import { LocalTagger, type LocalTaggerOptions } from './tagger/local-tagger.js';

@@ -4,7 +4,7 @@
  */
 import { containerEntityId, POD_PREFIX } from '../../entity.js';
 import { applyRules, envEntries, type CompiledRules } from '../../rules.js';
-import { Kube, Runtime, Standard } from '../../tags.js';
+import { Kube, Runtime, Standard, STANDARD_TAG_NAMES } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { Cardinality, EntityId, TagInfo } from '../../types.js';
 import { addImageTags, parseImageRef } from '../image-ref.js';
@@ -74,10 +74,13 @@ export function extractContainer(c: ContainerFacts, options: ExtractOptions): Ta
   addImageTags(list, c.image);
   list.addHigh(Runtime.containerId, c.id);
   list.addHigh(Runtime.containerName, containerName(c));
-  for (const [label, tag, cardinality] of LABEL_TAGS) list.add(cardinality, tag, c.labels[label]);
+  for (const [label, tag, cardinality] of LABEL_TAGS) {
+    if (STANDARD_TAG_NAMES.has(tag)) list.addStandard(tag, c.labels[label]);
+    else list.add(cardinality, tag, c.labels[label]);
+  }
   for (const [key, value] of env) {
     const tag = ENV_TAGS.get(key);
-    if (tag) list.addLow(tag, value);
+    if (tag) list.addStandard(tag, value);
   }
   if (options.labelRules) applyRules(options.labelRules, Object.entries(c.labels), list);
   if (options.envRules) applyRules(options.envRules, env, list);

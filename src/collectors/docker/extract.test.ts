@@ -151,13 +151,16 @@ describe('extractContainer on every label and env the issue names', () => {
     expect(info.low).toEqual(expect.arrayContaining(['env:prod', 'env:staging', 'service:api', 'version:1.2.3']));
   });
 
-  it('com.datadoghq.ad.tags: a JSON list, + for high; malformed JSON adds nothing', () => {
-    const good = extractContainer(withConfig({ 'com.datadoghq.ad.tags': '["team:core","+request_id:abc","nocolon",5]' }, []), BASE);
-    expect(good.low).toContain('team:core');
-    expect(good.high).toContain('request_id:abc');
-    expect([...good.low, ...good.high].some((t) => t.startsWith('nocolon'))).toBe(false);
+  it('com.datadoghq.ad.tags: every k:v entry at high (Agent: AddHigh); other entries and malformed JSON add nothing', () => {
+    const good = extractContainer(withConfig({ 'com.datadoghq.ad.tags': '["team:core","env:prod","url:http://x","nocolon",5]' }, []), BASE);
+    expect(good.high).toEqual(expect.arrayContaining(['team:core', 'env:prod']));
+    expect(good.low.some((t) => t.startsWith('team:') || t.startsWith('env:'))).toBe(false);
+    // Not a standard tag: the Agent marks only its UST sources as standard.
+    expect(good.standard).not.toContain('env:prod');
+    // "url:http://x" splits into three parts on ":", so the Agent skips it.
+    expect([...good.low, ...good.high].some((t) => t.startsWith('url') || t.startsWith('nocolon'))).toBe(false);
     const bad = extractContainer(withConfig({ 'com.datadoghq.ad.tags': '[team:core' }, []), BASE);
-    expect(bad.low.some((t) => t.startsWith('team'))).toBe(false);
+    expect(bad.high.some((t) => t.startsWith('team'))).toBe(false);
   });
 
   it('swarm and rancher labels (rancher_container high)', () => {

@@ -4,7 +4,7 @@
  */
 import { containerEntityId } from '../../entity.js';
 import { applyRules, envEntries, type CompiledRules } from '../../rules.js';
-import { Compose, Mesos, Nomad, Rancher, Runtime, Standard, Swarm } from '../../tags.js';
+import { Compose, Mesos, Nomad, Rancher, Runtime, Standard, STANDARD_TAG_NAMES, Swarm } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { TagInfo } from '../../types.js';
 import { addImageTags } from '../image-ref.js';
@@ -78,13 +78,17 @@ export function extractContainer(inspect: ContainerInspect, options: ExtractOpti
   list.addHigh(Runtime.containerName, containerName(inspect));
   list.addHigh(Runtime.containerId, inspect.Id);
 
-  for (const [label, tag, cardinality] of LABEL_TAGS) list.add(cardinality, tag, labels[label]);
+  for (const [label, tag, cardinality] of LABEL_TAGS) {
+    if (STANDARD_TAG_NAMES.has(tag)) list.addStandard(tag, labels[label]);
+    else list.add(cardinality, tag, labels[label]);
+  }
   addJsonTagList(list, labels[AD_TAGS_LABEL]);
 
   // Env and labels may both set env/service/version; TagList keeps both values when they differ.
   for (const [key, value] of env) {
     const known = ENV_TAGS.get(key);
-    if (known) list.add(known[1], known[0], value);
+    if (known && STANDARD_TAG_NAMES.has(known[0])) list.addStandard(known[0], value);
+    else if (known) list.add(known[1], known[0], value);
   }
 
   if (options.labelRules) applyRules(options.labelRules, Object.entries(labels), list);
@@ -92,7 +96,10 @@ export function extractContainer(inspect: ContainerInspect, options: ExtractOpti
   return list.toTagInfo(options.source, containerEntityId(inspect.Id));
 }
 
-/** `["team:core","+request:abc"]`: low, or high for a `+name`. Malformed JSON adds nothing. */
+/**
+ * `["team:core","owner:a"]`: every entry at high cardinality, as the Agent adds them; an entry that
+ * is not exactly `name:value` (no colon, or more than one) is skipped. Malformed JSON adds nothing.
+ */
 function addJsonTagList(list: TagList, raw: string | undefined): void {
   if (!raw) return;
   let parsed: unknown;
@@ -102,7 +109,11 @@ function addJsonTagList(list: TagList, raw: string | undefined): void {
     return;
   }
   if (!Array.isArray(parsed)) return;
-  for (const item of parsed) if (typeof item === 'string') list.addRaw('low', item);
+  for (const item of parsed) {
+    if (typeof item !== 'string') continue;
+    const parts = item.split(':');
+    if (parts.length === 2) list.addHigh(parts[0] as string, parts[1]);
+  }
 }
 
 /** Event attributes that are not container labels (dockerd and Podman). */

@@ -106,7 +106,7 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
     if (app) podTags.addLow(app, value);
     else if (key.startsWith(STANDARD_LABEL_PREFIX)) {
       const name = key.slice(STANDARD_LABEL_PREFIX.length);
-      if (name === Standard.env || name === Standard.service || name === Standard.version) podTags.addLow(name, value);
+      if (name === Standard.env || name === Standard.service || name === Standard.version) podTags.addStandard(name, value);
     }
   }
   podTags.addOrchestrator(Kube.oshiftDeploymentConfig, annotationMap.get('openshift.io/deployment-config.name'));
@@ -144,13 +144,13 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
       if (name !== undefined && podName !== undefined) tags.addHigh(Runtime.displayContainerName, `${name}_${podName}`);
       addImageTags(tags, str(containerSpec?.image) ?? str(cs.image), { dockerImage: false });
       if (name !== undefined) {
-        for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addLow(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
+        for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addStandard(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
         const key = `${AD_PREFIX}${name}.tags`;
         addJsonTags(tags, key, annotationMap.get(key), problems);
       }
       for (const env of arrayOf(containerSpec?.env)) {
         if (!isRecord(env) || typeof env.value !== 'string') continue;
-        for (const [envName, tag] of STANDARD_ENV) if (env.name === envName) tags.addLow(tag, env.value);
+        for (const [envName, tag] of STANDARD_ENV) if (env.name === envName) tags.addStandard(tag, env.value);
       }
       infos.push(tags.toTagInfo(source, entity));
       entities.push(entity);
@@ -268,7 +268,7 @@ function addJsonTags(tags: TagList, key: string, json: string | undefined, probl
   for (const [name, value] of Object.entries(parsed)) {
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags.addLow(name, String(v));
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags.addAuto(name, String(v));
     }
   }
 }

@@ -25,6 +25,9 @@ export const Runtime = {
   runtime: 'runtime', // low
 } as const;
 
+/** Source code integration: from `DD_GIT_*` env or the image's OCI labels. */
+export const Git = { commitSha: 'git.commit.sha', repositoryUrl: 'git.repository_url' } as const; // low
+
 /** Orchestration layers that Docker labels and env reveal. */
 export const Compose = { project: 'compose_project', service: 'compose_service' } as const; // low
 export const Swarm = { service: 'swarm_service', namespace: 'swarm_namespace' } as const; // low

@@ -52,18 +52,28 @@ describe('kubelet extraction on a real Kubernetes 1.35 PodList', () => {
     expectTags(infoFor(x, 'kubernetes_pod_uid://3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4'), { low: podLow, orchestrator: podOrch });
     const id = '77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83';
     expectTags(infoFor(x, `container_id://${id}`), {
-      low: [...podLow, 'kube_container_name:php-apache', 'image_name:docker.io/library/nginx', 'short_image:nginx', 'image_tag:alpine'],
+      low: [
+        ...podLow,
+        'kube_container_name:php-apache',
+        'image_name:docker.io/library/nginx',
+        'short_image:nginx',
+        'image_tag:alpine',
+        // status.imageID as the kubelet reports it on containerd (a repo digest)
+        'image_id:docker.io/library/nginx@sha256:54f2a904c251d5a34adf545a72d32515a15e08418dae0266e23be2e18c66fefa',
+      ],
       orchestrator: podOrch,
       high: [`container_id:${id}`, 'display_container_name:php-apache_e2e-hpa-6cd8d99884-tggnr'],
     });
     expect(x.staleContainers).toEqual([]);
   });
 
-  it('takes the image from the spec (tag and digest), not the status image ID', () => {
+  it('takes the image name from the spec (tag and digest), not the status image (an ID); image_id is status.imageID', () => {
     const x = extract(real.items, 'metrics-server-9d74bb658-c6nnt');
     const c = infoFor(x, 'container_id://fe888b5a90a7d62f7b6ab92186e0a2c79e21d75bc864a94c0d64ef170290273f');
     expect(c.low).toEqual(expect.arrayContaining(['image_name:registry.k8s.io/metrics-server/metrics-server', 'short_image:metrics-server', 'image_tag:v0.8.1', 'kube_priority_class:system-cluster-critical', 'kube_deployment:metrics-server']));
-    expect(c.low.some((t) => t.includes('sha256'))).toBe(false);
+    expect(c.low.filter((t) => t.includes('sha256'))).toEqual([
+      'image_id:registry.k8s.io/metrics-server/metrics-server@sha256:b2d2efaf5ac3b366ed0f839d2412a2c4279d4fc2a2a733f12c52133faed36c41',
+    ]);
   });
 
   it('a CronJob run: kube_cronjob low, kube_job orchestrator', () => {
@@ -192,10 +202,10 @@ describe('kubelet extraction on hand-written pods', () => {
     });
   });
 
-  it('cri-o:// container: per-container standard label, digest-only image has no image_tag', () => {
+  it('cri-o:// container: per-container standard label, digest-only image is image_tag:latest (NewContainerImage)', () => {
     const x = extract(synthetic.items, 'web-7d4b9c7f5d-x2k4q', rules);
     expectTags(infoFor(x, `container_id://${hex('d4')}`), {
-      low: [...webPodLow, 'kube_container_name:nginx', 'image_name:nginx', 'short_image:nginx', 'service:web-proxy'],
+      low: [...webPodLow, 'kube_container_name:nginx', 'image_name:nginx', 'short_image:nginx', 'image_tag:latest', 'service:web-proxy'],
       orchestrator: webOrch,
       high: [...webHigh, `container_id:${hex('d4')}`, 'display_container_name:nginx_web-7d4b9c7f5d-x2k4q'],
       standard: [...webStandard, 'service:web-proxy'],

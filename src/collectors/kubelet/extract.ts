@@ -13,7 +13,7 @@ import { applyRules, compileRules, type CompiledRules, type RuleMap } from '../.
 import { Kube, Runtime, Standard } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
-import { addImageTags } from '../image-ref.js';
+import { addImageTags, isImageId, WORKLOADMETA_IMAGE_RULES } from '../image-ref.js';
 import type { KubePod } from './types.js';
 import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
 
@@ -142,7 +142,10 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
       tags.addLow(Kube.containerName, name);
       tags.addHigh(Runtime.containerId, entity.slice(CONTAINER_PREFIX.length));
       if (name !== undefined && podName !== undefined) tags.addHigh(Runtime.displayContainerName, `${name}_${podName}`);
-      addImageTags(tags, str(containerSpec?.image) ?? str(cs.image), { dockerImage: false });
+      // Docker reports imageID as `docker-pullable://<repo>@sha256:…`; other runtimes leave the prefix out.
+      const imageId = str(cs.imageID)?.replace(/^docker-pullable:\/\//, '');
+      // A status image that is a bare sha256 is named through the imageID's repository.
+      addImageTags(tags, str(containerSpec?.image) ?? (isImageId(str(cs.image) ?? '') ? imageId : str(cs.image)), WORKLOADMETA_IMAGE_RULES, imageId);
       if (name !== undefined) {
         for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addStandard(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
         const key = `${AD_PREFIX}${name}.tags`;
@@ -194,7 +197,7 @@ export function podFingerprint(raw: unknown): string {
     parts.push('|');
     for (const cs of arrayOf(list)) {
       if (!isRecord(cs)) continue;
-      parts.push(cs.name, cs.image, cs.containerID);
+      parts.push(cs.name, cs.image, cs.imageID, cs.containerID);
       if (isRecord(cs.lastState) && isRecord(cs.lastState.terminated)) parts.push(cs.lastState.terminated.containerID);
     }
   }

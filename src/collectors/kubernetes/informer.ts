@@ -26,6 +26,8 @@ export interface InformerHandler<T> {
   onAdd?(key: string, value: T): void;
   onUpdate?(key: string, previous: T, value: T): void;
   onDelete?(key: string, previous: T): void;
+  /** After each full list (the first, and each after a 410), once its differences were sent. */
+  onListed?(): void;
 }
 
 export interface InformerOptions<T> {
@@ -191,6 +193,11 @@ export class Informer<T> {
     for (const [key, old] of previous) if (!fresh.has(key)) this.notify('delete', key, old.value);
     this.synced = true;
     this.lastError = undefined;
+    try {
+      this.options.handler.onListed?.();
+    } catch (error) {
+      this.options.logger.error({ resource: this.options.resource, error: causeMessage(error) }, 'informer handler failed');
+    }
   }
 
   private async watch(signal: AbortSignal, opened: () => void): Promise<void> {

@@ -19,9 +19,9 @@ import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth } from '../collector.js';
 import type { KubeApiSource } from './client.js';
-import { CLUSTER_SOURCE, NO_TAGS, globalTagInfo, podTagInfo, sameTags, servicesOfPod, type ClusterRules } from './extract.js';
+import { CLUSTER_SOURCE, NO_TAGS, globalTagInfo, podTagInfo, servicesOfPod, tagFingerprint, type ClusterRules } from './extract.js';
 import { Informer, type InformerHandler, type InformerState, type InformerStats } from './informer.js';
-import { decodeEndpointSlice, decodePod, decodeService, namespaceDecoder, type EndpointSliceMeta, type NamespaceMeta, type PodMeta, type ServiceMeta } from './objects.js';
+import { decodeEndpointSlice, decodeService, internPool, namespaceDecoder, podDecoder, type EndpointSliceMeta, type NamespaceMeta, type PodMeta, type ServiceMeta } from './objects.js';
 import { PodLinks } from './pod-links.js';
 
 export const CLUSTER_RESOURCES = ['pods', 'endpointslices', 'services', 'namespaces'] as const;
@@ -62,11 +62,12 @@ export class ClusterCollector implements Collector {
   readonly name = CLUSTER_SOURCE;
   readonly stats: ClusterStats = { podsPushed: 0, deletionsPushed: 0, batches: 0 };
   private readonly links = new PodLinks();
-  private readonly pushed = new Map<string, TagInfo>();
+  /** Per pushed pod UID, the fingerprint of what was pushed. */
+  private readonly pushed = new Map<string, string>();
   private readonly dirty = new Set<string>();
   private readonly gone: EntityId[] = [];
   private globalDirty = true;
-  private pushedGlobal: TagInfo | undefined;
+  private pushedGlobal = '';
   private flushQueued = false;
   private synced = false;
   private ctx: CollectorContext | undefined;
@@ -109,7 +110,7 @@ export class ClusterCollector implements Collector {
     this.ctx = ctx;
     const common = { source: this.options.source, logger: ctx.logger, ...(this.options.pageSize ? { pageSize: this.options.pageSize } : {}), ...(this.options.minWatchTimeoutSeconds ? { minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds } : {}), ...(this.options.backoff ? { backoff: this.options.backoff } : {}) };
     const onListed = (): void => this.queueFlush();
-    this.pods = new Informer({ ...common, resource: 'pods', path: PATHS.pods, decode: decodePod, handler: { ...this.podHandler(), onListed } });
+    this.pods = new Informer({ ...common, resource: 'pods', path: PATHS.pods, decode: podDecoder(internPool()), handler: { ...this.podHandler(), onListed } });
     this.slices = new Informer({ ...common, resource: 'endpointslices', path: PATHS.endpointslices, decode: decodeEndpointSlice, handler: { ...this.sliceHandler(), onListed } });
     this.services = new Informer({ ...common, resource: 'services', path: PATHS.services, decode: decodeService, handler: { ...this.serviceHandler(), onListed } });
     this.namespaces = new Informer({ ...common, resource: 'namespaces', path: PATHS.namespaces, decode: namespaceDecoder(this.options.rules), handler: { ...this.namespaceHandler(), onListed } });
@@ -214,9 +215,9 @@ export class ClusterCollector implements Collector {
     for (const uid of this.dirty) {
       const info = this.compute(uid);
       if (info === undefined) continue;
-      const previous = this.pushed.get(uid);
-      if (previous ? sameTags(previous, info) : info.low.length + info.orchestrator.length + info.high.length === 0) continue;
-      this.pushed.set(uid, info);
+      const fingerprint = tagFingerprint(info);
+      if (fingerprint === (this.pushed.get(uid) ?? '')) continue;
+      this.pushed.set(uid, fingerprint);
       out.push(info);
       this.stats.podsPushed++;
     }
@@ -224,8 +225,9 @@ export class ClusterCollector implements Collector {
     if (this.globalDirty) {
       this.globalDirty = false;
       const global = globalTagInfo(this.options.clusterName, this.namespaces.get('kube-system')?.uid);
-      if (!(this.pushedGlobal ? sameTags(this.pushedGlobal, global) : global.low.length === 0)) {
-        this.pushedGlobal = global;
+      const fingerprint = tagFingerprint(global);
+      if (fingerprint !== this.pushedGlobal) {
+        this.pushedGlobal = fingerprint;
         out.push(global);
       }
     }

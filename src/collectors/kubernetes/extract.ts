@@ -82,7 +82,11 @@ export function globalTagInfo(clusterName: string, clusterId: string | undefined
   return list.toTagInfo(source, GLOBAL_ENTITY_ID);
 }
 
-/** Whether two TagInfos carry the same tags (so an unchanged pod is not pushed again). */
-export function sameTags(a: Pick<TagInfo, 'low' | 'orchestrator' | 'high'>, b: Pick<TagInfo, 'low' | 'orchestrator' | 'high'>): boolean {
-  return CARDINALITIES.every((level) => a[level].length === b[level].length && a[level].every((t, i) => t === b[level][i]));
+/**
+ * One string standing for a TagInfo's tags, to tell an unchanged pod without keeping its
+ * TagInfo (the store has it); empty when there are no tags.
+ */
+export function tagFingerprint(info: Pick<TagInfo, 'low' | 'orchestrator' | 'high'>): string {
+  if (info.low.length + info.orchestrator.length + info.high.length === 0) return '';
+  return CARDINALITIES.map((level) => info[level].join('\n')).join('\u0000');
 }

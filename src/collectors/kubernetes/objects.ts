@@ -75,6 +75,30 @@ function common(raw: unknown, namespaced: boolean): { ok: true; value: CommonMet
   return { ok: true, value: { name, namespace, uid: str(meta.uid), resourceVersion: rv, meta } };
 }
 
+/** Keeps one copy of a string that many objects repeat (namespace, node names). */
+export type Intern = (value: string) => string;
+
+/** A pod decoder whose namespace and node strings go through `intern`. */
+export function podDecoder(intern: Intern): (raw: unknown) => Decoded<PodMeta> {
+  return (raw) => {
+    const decoded = decodePod(raw);
+    if (!decoded.ok) return decoded;
+    const pod = decoded.value;
+    return { ...decoded, value: { ...pod, namespace: intern(pod.namespace), nodeName: intern(pod.nodeName) } };
+  };
+}
+
+/** An Intern backed by a map (one per collector: a namespace or node name costs one string). */
+export function internPool(): Intern {
+  const pool = new Map<string, string>();
+  return (value) => {
+    const known = pool.get(value);
+    if (known !== undefined) return known;
+    pool.set(value, value);
+    return value;
+  };
+}
+
 export function decodePod(raw: unknown): Decoded<PodMeta> {
   const c = common(raw, true);
   if (!c.ok) return c;

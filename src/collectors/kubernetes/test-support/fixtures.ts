@@ -5,15 +5,20 @@
  * and the v1.35 cluster's slices derived from its Endpoints as the EndpointSlice controller
  * writes them (one slice per Service, each address an endpoint with its Pod targetRef).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { FakeApiServer } from './fake-apiserver.js';
 import type { ResourceName } from './fake-store.js';
 
 type Json = Record<string, unknown>;
 
-function testdata(name: string): URL {
-  return new URL(`../testdata/${name}`, import.meta.url);
+/** The collectors' source folder: beside this file, or from the checkout's root when compiled elsewhere (bench/). */
+const COLLECTORS = existsSync(fileURLToPath(new URL('../testdata/', import.meta.url))) ? fileURLToPath(new URL('../../', import.meta.url)) : join(process.cwd(), 'src/collectors');
+
+function testdata(name: string): string {
+  return join(COLLECTORS, 'kubernetes/testdata', name);
 }
 
 function items(text: string): Json[] {
@@ -25,7 +30,7 @@ export const recorded = {
   namespaces: (): Json[] => items(readFileSync(testdata('namespaces_k8s-1.35.yaml'), 'utf8')),
   services: (): Json[] => items(readFileSync(testdata('services_k8s-1.35.yaml'), 'utf8')),
   endpoints: (): Json[] => items(readFileSync(testdata('endpoints_k8s-1.35.yaml'), 'utf8')),
-  pods: (): Json[] => items(readFileSync(new URL('../../kubelet/testdata/pods_k8s-1.35_containerd.json', import.meta.url), 'utf8')),
+  pods: (): Json[] => items(readFileSync(join(COLLECTORS, 'kubelet/testdata/pods_k8s-1.35_containerd.json'), 'utf8')),
   kindEndpointSlices: (): Json[] => items(readFileSync(testdata('endpointslices_kind_victoriametrics.json'), 'utf8')),
 };
 

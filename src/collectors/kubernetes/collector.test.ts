@@ -111,7 +111,8 @@ describe('ClusterCollector against the fake API server', () => {
     (ns.metadata as Json).labels = { ...((ns.metadata as Json).labels as Json), team: 'data', environment: 'prod' };
     fake.store.apply('namespaces', ns);
     await until(() => last(`kubernetes_pod_uid://${STS0}`)?.low.includes('team:data') === true, 3_000, 'namespace tags');
-    expect(last(`kubernetes_pod_uid://${STS0}`)).toMatchObject({ low: ['env:prod', 'kube_service:e2e-statefulset', 'team:data'], standard: ['env:prod'] });
+    // Namespace-label tags are ordinary tags, as the Agent's AddMetadataAsTags makes them: not standard.
+    expect(last(`kubernetes_pod_uid://${STS0}`)).toMatchObject({ low: ['env:prod', 'kube_service:e2e-statefulset', 'team:data'], standard: [] });
   });
 
   it('deletes a deleted pod, holds an unscheduled pod until it has a node, and honours the disable annotation', async () => {

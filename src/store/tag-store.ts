@@ -13,7 +13,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { entityKindOf } from '../entity.js';
-import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type EventEntity, type MergedTags, type SourceTags, type TagInfo } from '../types.js';
+import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
 import { InternPool } from './intern.js';
 import { ShortIdIndex } from './short-ids.js';
@@ -320,7 +320,7 @@ export class TagStore {
     // A Map iterator survives changes: removed entries are skipped, added ones visited.
     for (const record of this.entities.values()) {
       if (!sub.matches(record.id)) continue;
-      batch.push({ type: 'added', entity: eventEntity(record, sub.cardinality) });
+      batch.push(changeEvent('added', record, sub.cardinality));
       if (batch.length >= size) {
         yield batch;
         batch = [];
@@ -425,7 +425,7 @@ export class TagStore {
       for (const { record, before, isNew } of changes) {
         if (!sub.matches(record.id) || !this.entities.has(record.id)) continue;
         if (before && before.sameUpTo(record, sub.cardinality)) continue;
-        events.push({ type: isNew ? 'added' : 'modified', entity: eventEntity(record, sub.cardinality) });
+        events.push(changeEvent(isNew ? 'added' : 'modified', record, sub.cardinality));
       }
       return events;
     });
@@ -452,34 +452,14 @@ function snapshotOf(record: EntityRecord): EntitySnapshot {
 }
 
 /**
- * The entity of a store event. It carries, privately, the version of the tags it was made from:
- * the record's merged `all` array, which is replaced on every change of the entity's tags (the
- * shared empty array is no version: two entities may hold it). Encoders key caches on it
- * (eventVersion), so a daemon encodes an entity once per change, not once per subscriber and sync.
- * A private field: invisible to JSON.stringify, Object.keys and deep equality.
+ * An added/modified event for `record` at `cardinality`. Its version is the record's merged `all`
+ * array, which is replaced on every change of the entity's tags (the shared empty array is no
+ * version: two entities may hold it).
  */
-class StoreEventEntity implements EventEntity {
-  readonly #version: object | undefined;
-  constructor(
-    readonly id: EntityId,
-    readonly tags: MergedTags,
-    version: object | undefined,
-  ) {
-    this.#version = version;
-  }
-
-  static versionOf(entity: EventEntity): object | undefined {
-    return #version in entity ? (entity as StoreEventEntity).#version : undefined;
-  }
+function changeEvent(type: 'added' | 'modified', record: EntityRecord, cardinality: Cardinality): EntityEvent {
+  const entity = { id: record.id, tags: record.split(cardinality) };
+  return record.all.length === 0 ? { type, entity } : { type, entity, version: record.all };
 }
-
-/** An object that stays the same while an event entity's tags do not change; undefined when unknown. */
-export const eventVersion: (entity: EventEntity) => object | undefined = StoreEventEntity.versionOf;
-
-function eventEntity(record: EntityRecord, cardinality: Cardinality): EventEntity {
-  return new StoreEventEntity(record.id, record.split(cardinality), record.all.length === 0 ? undefined : record.all);
-}
-
 
 /**
  * A source that sends an entity's tags and, later in the same batch, its delete reports a dead

@@ -134,7 +134,7 @@ describe('RemoteTagger', () => {
     await waitFor(() => r.isConnected && r.tagSync(C2).length === 0, 5_000, 'resync');
     const events = sub.drain().flat();
     expect(events).toContainEqual({ type: 'deleted', entity: { id: C2 } });
-    expect(events).toContainEqual({ type: 'modified', entity: { id: C1, tags: { low: ['a:2'], orchestrator: [], high: [], standard: [] } } });
+    expect(events).toContainEqual({ type: 'modified', entity: { id: C1, tags: { low: ['a:2'], orchestrator: [], high: [], standard: [] } }, version: expect.any(Object) });
   });
 
   it('keeps entities encoded until first use, through a resync, and drops a malformed one alone', async () => {

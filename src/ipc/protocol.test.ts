@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseEntityId, type ParsedEntity } from '../entity.js';
 import { isTaggerError } from '../errors.js';
 import type { EntityEvent } from '../types.js';
 import {
@@ -9,7 +10,7 @@ import {
   entitiesBody,
   errorResponse,
   parseCardinalityParam,
-  parseEntityParam,
+  requiredParam,
   parsePidParam,
   parsePrefixParams,
   splitEntityLine,
@@ -19,6 +20,15 @@ const q = (s: string): URLSearchParams => new URLSearchParams(s);
 const ID = 'container_id://' + 'a'.repeat(64);
 
 describe('request validation', () => {
+  const parseEntityParam = (params: URLSearchParams): ParsedEntity => parseEntityId(requiredParam(params, 'entity'));
+  const thrown = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
   it('entity: canonical, runtime-prefixed, short, and malformed', () => {
     expect(parseEntityParam(q(`entity=${encodeURIComponent(ID)}`)).id).toBe(ID);
     expect(parseEntityParam(q(`entity=docker://${'A'.repeat(64)}`)).id).toBe(ID);
@@ -40,11 +50,19 @@ describe('request validation', () => {
     expect(parsePrefixParams(q('prefix=kube'))).toEqual(['kube']);
     expect(() => parsePrefixParams(q('prefix=foo://'))).toThrow(/matches no entity kind/);
     expect(() => parsePrefixParams(q(Array.from({ length: 17 }, () => 'prefix=container_id://').join('&')))).toThrow(/at most 16/);
+    const tooMany = thrown(() => parsePrefixParams(q(Array.from({ length: 17 }, () => 'prefix=container_id://').join('&'))));
+    expect(isTaggerError(tooMany, 'TAGGER_BAD_REQUEST')).toBe(true);
+    expect(tooMany).toMatchObject({ parameter: 'prefix' });
   });
   it('pid: positive whole numbers up to pid_max', () => {
     expect(parsePidParam(q('pid=1'))).toBe(1);
     expect(parsePidParam(q('pid=4194304'))).toBe(4194304);
-    for (const bad of ['pid=0', 'pid=-1', 'pid=1.5', 'pid=0x10', 'pid=4194305', 'pid=', 'pid=01', 'pid=12a']) expect(() => parsePidParam(q(bad)), bad).toThrow();
+    for (const bad of ['pid=0', 'pid=-1', 'pid=1.5', 'pid=0x10', 'pid=4194305', 'pid=', 'pid=01', 'pid=12a']) {
+      const error = thrown(() => parsePidParam(q(bad)));
+      // A bad pid is a bad request naming its parameter, not an invalid entity.
+      expect(isTaggerError(error, 'TAGGER_BAD_REQUEST'), bad).toBe(true);
+      expect(error, bad).toMatchObject({ parameter: 'pid' });
+    }
   });
   it('errors map to 400 for bad input and a bare 500 otherwise', () => {
     let caught: unknown;

@@ -3,16 +3,9 @@
  * and the NDJSON lines of /v1/stream. Server, client and remote replica share it, so a field is
  * spelled in one place. No I/O here.
  */
-import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality, parseEntityId, type ParsedEntity } from '../entity.js';
-import { InvalidCardinalityError, InvalidEntityError, TaggerError } from '../errors.js';
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality } from '../entity.js';
+import { BadRequestError, InvalidCardinalityError, InvalidEntityError } from '../errors.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot, EventEntity, MergedTags, SourceTags } from '../types.js';
-
-/** A request the client got wrong: answered 400 with the message. */
-export class BadRequestError extends TaggerError {
-  constructor(message: string) {
-    super('TAGGER_INVALID_ENTITY', message);
-  }
-}
 
 export const MAX_PREFIXES = 16;
 export const MAX_PREFIX_LENGTH = 300;
@@ -24,18 +17,14 @@ const KNOWN_PREFIXES = [CONTAINER_PREFIX, POD_PREFIX, ECS_TASK_PREFIX, INTERNAL_
 /** The one value of a query parameter; a repeated one is an error (except `prefix`). */
 function single(params: URLSearchParams, name: string): string | undefined {
   const all = params.getAll(name);
-  if (all.length > 1) throw new BadRequestError(`parameter ${name} given more than once`);
+  if (all.length > 1) throw new BadRequestError(name, `parameter ${name} given more than once`);
   return all[0];
 }
 
 export function requiredParam(params: URLSearchParams, name: string): string {
   const raw = single(params, name);
-  if (raw === undefined || raw === '') throw new BadRequestError(`missing parameter ${name}`);
+  if (raw === undefined || raw === '') throw new BadRequestError(name, `missing parameter ${name}`);
   return raw;
-}
-
-export function parseEntityParam(params: URLSearchParams): ParsedEntity {
-  return parseEntityId(requiredParam(params, 'entity'));
 }
 
 /** `low` when absent; `low`, `orchestrator` (`orch`), `high` or 0, 1, 2 otherwise. */
@@ -48,11 +37,11 @@ export function parseCardinalityParam(params: URLSearchParams): Cardinality {
 /** Each `prefix` must be a known entity kind's prefix, optionally followed by the start of an ID. */
 export function parsePrefixParams(params: URLSearchParams): string[] {
   const prefixes = params.getAll('prefix');
-  if (prefixes.length > MAX_PREFIXES) throw new BadRequestError(`at most ${MAX_PREFIXES} prefix parameters`);
+  if (prefixes.length > MAX_PREFIXES) throw new BadRequestError('prefix', `at most ${MAX_PREFIXES} prefix parameters`);
   for (const p of prefixes) {
-    if (p.length === 0 || p.length > MAX_PREFIX_LENGTH) throw new BadRequestError('prefix must be 1 to 300 characters');
+    if (p.length === 0 || p.length > MAX_PREFIX_LENGTH) throw new BadRequestError('prefix', 'prefix must be 1 to 300 characters');
     if (!KNOWN_PREFIXES.some((k) => p.startsWith(k) || k.startsWith(p))) {
-      throw new BadRequestError(`prefix ${JSON.stringify(p.slice(0, 60))} matches no entity kind (${KNOWN_PREFIXES.join(', ')})`);
+      throw new BadRequestError('prefix', `prefix ${JSON.stringify(p.slice(0, 60))} matches no entity kind (${KNOWN_PREFIXES.join(', ')})`);
     }
   }
   return prefixes;
@@ -60,7 +49,7 @@ export function parsePrefixParams(params: URLSearchParams): string[] {
 
 export function parsePidParam(params: URLSearchParams): number {
   const raw = requiredParam(params, 'pid');
-  if (!/^[1-9]\d{0,6}$/.test(raw) || Number(raw) > MAX_PID) throw new BadRequestError(`pid must be a whole number from 1 to ${MAX_PID}`);
+  if (!/^[1-9]\d{0,6}$/.test(raw) || Number(raw) > MAX_PID) throw new BadRequestError('pid', `pid must be a whole number from 1 to ${MAX_PID}`);
   return Number(raw);
 }
 

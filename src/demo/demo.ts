@@ -14,7 +14,7 @@ import { dockerCollectorFactory } from '../collectors/docker/factory.js';
 import { EcsClient } from '../collectors/ecs/client.js';
 import { EcsCollector } from '../collectors/ecs/collector.js';
 import { kubeletCollectorFactory } from '../collectors/kubelet/factory.js';
-import type { CollectorDeps } from '../collectors/registry.js';
+import type { CollectorDeps } from '../collectors/factory.js';
 import { resolveConfig, type TaggerConfig } from '../config.js';
 import { createTagger } from '../create-tagger.js';
 import { CONTAINER_PREFIX } from '../entity.js';

@@ -106,8 +106,8 @@ export class StreamEncoder {
 
 /**
  * Appends an event's line to `parts` (for one join() per chunk) and returns its length. Strings
- * built with `+` are trees of cons cells that V8 flattens only when they are written: with 10k
- * lines of 40 pieces each, the cells cost more (GC, then flattening) than the encoding itself.
+ * built with `+` are trees of cons cells that V8 flattens only when they are written: for a
+ * snapshot of many lines the cells cost more (GC, then flattening) than the encoding itself.
  * join() and JSON.stringify give flat strings, which is also what the cache keeps.
  */
 function pushEvent(parts: string[], event: EntityEvent, cache: RecentEncodings): number {

@@ -70,8 +70,8 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   signal.addEventListener('abort', () => sub.close(), { once: true });
   // A reader that takes no bytes at all for stallTimeoutMs is gone (or hostile): without this it
   // would hold its sync slot for ever when it stops mid-snapshot and the store is quiet.
-  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' after every
-  // chunk (the 16 KiB high-water mark) made a snapshot a ping-pong of ~70 waits with the reader.
+  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' at every
+  // 16 KiB high-water mark would make a snapshot a ping-pong of waits with the reader.
   // Below that, a turn of the event loop per chunk: node:http holds a response's writes until the
   // next tick, so without it the first bytes left only after 1 MiB had been encoded.
   const write = async (chunk: string): Promise<void> => {

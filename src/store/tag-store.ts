@@ -310,10 +310,10 @@ export class TagStore {
    * The entities `sub` matches as `added` events, `size` per batch, each batch made from the store
    * as it is when the batch is taken. For a subscriber that sends its snapshot slowly (the IPC
    * stream, subscribed with `snapshot: false`): it holds one batch at a time rather than an event
-   * per entity for the whole send (10k entities: ~2.5 MB that lived through every scavenge of a
-   * sync). The result still converges: an entity changed, added or removed after the subscription
-   * began also reaches the subscriber as a live event, and each event carries full tags, so a
-   * batch fresher than the subscription start is harmless.
+   * per entity for the whole send, which would live through every scavenge of the sync. The
+   * result still converges: an entity changed, added or removed after the subscription began also
+   * reaches the subscriber as a live event, and each event carries full tags, so a batch fresher
+   * than the subscription start is harmless.
    */
   *snapshotBatches(sub: Subscription, size = 256): Generator<EntityEvent[]> {
     let batch: EntityEvent[] = [];

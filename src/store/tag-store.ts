@@ -15,6 +15,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { entityKindOf } from '../entity.js';
 import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
+import { DeferredEntries, type DeferredDecoding } from './deferred.js';
 import { InternPool } from './intern.js';
 import { ShortIdIndex } from './short-ids.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
@@ -29,18 +30,6 @@ export interface TagStoreOptions {
   readonly intern?: boolean;
   /** Enables defer(): how entries kept encoded are decoded on first use, and their source. */
   readonly deferred?: DeferredDecoding;
-}
-
-/**
- * A replica's snapshot holds thousands of entities, most of which its process never asks about.
- * Kept in their encoded form until first use, they cost their wire size instead of a decoded entry
- * and their decoding is paid only for those used (see TagStore.defer).
- */
-export interface DeferredDecoding {
-  /** The source every deferred entry belongs to. */
-  readonly source: string;
-  /** Turns an encoded entry into its TagInfo (of `source`); throws when it is malformed. */
-  decode(id: EntityId, encoded: string): TagInfo;
 }
 
 export interface StoreCounters {
@@ -78,12 +67,11 @@ export class TagStore {
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
   private readonly pool: InternPool | undefined;
-  private readonly deferredDecoding: DeferredDecoding | undefined;
   /**
-   * id -> encoded tags, for entities not decoded yet (defer()). An ID is never both here and in
-   * `entities`, and entries exist only while there are no subscribers (they would need events).
+   * Entities not decoded yet (defer()). An ID is never both there and in `entities`, and entries
+   * exist only while there are no subscribers (they would need events).
    */
-  private readonly deferred = new Map<EntityId, string>();
+  private readonly deferred: DeferredEntries;
   private readonly internFn: ((tag: string) => string) | undefined;
   readonly counters: StoreCounters = {
     updates: 0,
@@ -103,7 +91,10 @@ export class TagStore {
     this.deletionGraceMs = options.deletionGraceMs ?? 5 * 60_000;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 10 * 60_000;
     this.pool = options.intern === false ? undefined : new InternPool();
-    this.deferredDecoding = options.deferred;
+    this.deferred = new DeferredEntries(options.deferred, (entry, reason) => {
+      this.counters.malformed++;
+      this.onMalformed?.(entry, reason);
+    });
     const pool = this.pool;
     this.internFn = pool ? (tag) => pool.intern(tag) : undefined;
   }
@@ -122,7 +113,7 @@ export class TagStore {
       }
       if (this.deferred.size > 0 && this.deferred.has(info.entity)) {
         // The deferred source's new tags replace its old ones, undecoded; anything else needs them.
-        if (info.source === this.deferredDecoding?.source && !info.deleteEntity) this.deferred.delete(info.entity);
+        if (info.source === this.deferred.source && !info.deleteEntity) this.deferred.delete(info.entity);
         else this.materialize(info.entity);
       }
       if (info.deleteEntity) this.markDeleted(info, now);
@@ -138,13 +129,12 @@ export class TagStore {
    * a tombstone for it. An entry that turns out malformed is counted and dropped when decoded.
    */
   defer(id: EntityId, encoded: string): void {
-    const decoding = this.deferredDecoding;
-    if (!decoding) throw new Error('defer() needs the store to be created with the deferred option');
+    if (this.deferred.source === undefined) throw new Error('defer() needs the store to be created with the deferred option');
     // (The size checks spare a replica's first sync, into an empty store, two lookups per entity.)
     const decodeNow =
       this.subscribers.size > 0 || (this.entities.size > 0 && this.entities.has(id)) || (this.tombstones.size > 0 && this.tombstones.has(id)) || entityKindOf(id) === undefined;
     if (decodeNow) {
-      this.processTagInfo(this.decodeDeferred(id, encoded));
+      this.processTagInfo(this.deferred.decode(id, encoded));
       return;
     }
     this.shortIds?.add(id);
@@ -235,7 +225,7 @@ export class TagStore {
       }
     }
     for (const id of this.deferred.keys()) {
-      const key = `${this.deferredDecoding?.source ?? ''}\u0000${entityKindOf(id) ?? 'unknown'}`;
+      const key = `${this.deferred.source ?? ''}\u0000${entityKindOf(id) ?? 'unknown'}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return counts;
@@ -336,26 +326,14 @@ export class TagStore {
 
   /** Decodes the deferred entry of `id` into a record (undefined when there is none or it is malformed). */
   private materialize(id: EntityId): EntityRecord | undefined {
-    const encoded = this.deferred.get(id);
-    if (encoded === undefined) return undefined;
-    this.deferred.delete(id);
-    this.processTagInfo(this.decodeDeferred(id, encoded));
+    const infos = this.deferred.take(id);
+    if (infos === undefined) return undefined;
+    this.processTagInfo(infos);
     return this.entities.get(id);
   }
 
   private materializeAll(): void {
     for (const id of [...this.deferred.keys()]) this.materialize(id);
-  }
-
-  /** [the TagInfo], or [] after counting a malformed entry. */
-  private decodeDeferred(id: EntityId, encoded: string): TagInfo[] {
-    try {
-      return [(this.deferredDecoding as DeferredDecoding).decode(id, encoded)];
-    } catch (error) {
-      this.counters.malformed++;
-      this.onMalformed?.({ entity: id, encoded: encoded.slice(0, 200) }, error instanceof Error ? error.message : String(error));
-      return [];
-    }
   }
 
   /** `dead`: the batch deletes the entity after this add (a dead report, see deathsIn). */

@@ -56,10 +56,6 @@ export class TagList {
     return this;
   }
 
-  isEmpty(): boolean {
-    return this.low.size + this.orchestrator.size + this.high.size === 0;
-  }
-
   /**
    * The lists, each sorted. A tag already at a lower level is not repeated higher, so
    * a query at a level never sees a duplicate.

@@ -101,6 +101,13 @@ export const Ecs = {
   service: 'ecs_service', // low
 } as const;
 
+/** Tags only the Kubernetes API server knows (the cluster collector). */
+export const Cluster = {
+  kubeService: 'kube_service', // low, on pods
+  kubeClusterName: 'kube_cluster_name', // low, on the global entity
+  orchClusterId: 'orch_cluster_id', // low, on the global entity
+} as const;
+
 /** `name:value`, the one way a tag string is built. */
 export function formatTag(name: string, value: string): string {
   return `${name}:${value}`;

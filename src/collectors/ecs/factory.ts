@@ -11,7 +11,7 @@ import { EcsCollector } from './collector.js';
 export const ecsCollectorFactory: CollectorFactory = {
   name: 'ecs',
   enabled: (config) => config.ecs.enabled,
-  create: ({ config, env }, autodetect) =>
+  create: ({ config, env, clock }, autodetect) =>
     new EcsCollector({
       client: new EcsClient({
         agentUrl: config.ecs.agent_url,
@@ -24,6 +24,7 @@ export const ecsCollectorFactory: CollectorFactory = {
       }),
       taskTags: config.ecs.task_tags,
       autodetect,
+      clock,
     }),
 };
 

@@ -47,6 +47,11 @@ export class TagList {
     return trimmed.startsWith('+') ? this.add('high', trimmed.slice(1), value) : this.add('low', trimmed, value);
   }
 
+  /** True when no tag was added (a standard tag is also a low one). */
+  isEmpty(): boolean {
+    return this.low.size + this.orchestrator.size + this.high.size === 0;
+  }
+
   /** Moves everything of another list into this one. */
   merge(other: TagList): this {
     for (const t of other.low) this.low.add(t);

@@ -29,6 +29,8 @@ export interface EcsCollectorOptions {
   readonly client: EcsSource;
   /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -68,6 +70,7 @@ export class EcsCollector implements Collector {
   readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
+  private readonly replaceColon: boolean;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
@@ -83,6 +86,7 @@ export class EcsCollector implements Collector {
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
+    this.replaceColon = options.replaceColon === true;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
@@ -224,7 +228,7 @@ export class EcsCollector implements Collector {
   }
 
   private found(task: EcsTask, ctx: CollectorContext): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon });
     const until = ctx.clock.now() + this.cacheTtlMs;
     if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
     // The global entity is not looked up through ECS: only the task's own entities are cached.

@@ -31,6 +31,8 @@ export interface EcsCollectorOptions {
   readonly client: EcsSource;
   /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -72,6 +74,7 @@ export class EcsCollector implements Collector {
   readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
+  private readonly replaceColon: boolean;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
@@ -88,6 +91,7 @@ export class EcsCollector implements Collector {
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
+    this.replaceColon = options.replaceColon === true;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
@@ -229,7 +233,7 @@ export class EcsCollector implements Collector {
   }
 
   private found(task: EcsTask): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon });
     // The global entity is not looked up through ECS: only the task's own entities are cached.
     for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));

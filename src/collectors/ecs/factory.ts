@@ -23,6 +23,7 @@ export const ecsCollectorFactory: CollectorFactory = {
         timeoutMs: config.fetch.timeout,
       }),
       taskTags: config.ecs.task_tags,
+      replaceColon: config.ecs.resource_tags_replace_colon,
       autodetect,
       clock,
     }),

@@ -56,6 +56,11 @@ export class TagList {
     return this;
   }
 
+  /** True when no tag was added at any cardinality. */
+  isEmpty(): boolean {
+    return this.low.size + this.orchestrator.size + this.high.size === 0;
+  }
+
   /**
    * The lists, each sorted. A tag already at a lower level is not repeated higher, so
    * a query at a level never sees a duplicate.

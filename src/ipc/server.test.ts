@@ -88,7 +88,7 @@ describe('routes', () => {
       [`/v1/tags?entity=${encodeURIComponent(C1)}&cardinality=huge`, /invalid cardinality/],
       ['/v1/stream?cardinality=x', /invalid cardinality/],
       ['/v1/stream?prefix=bogus', /matches no entity kind/],
-      ['/v1/origin?pid=abc', /pid must be/],
+      ['/v1/origin?pid=abc', /invalid pid: must be/],
       ['/v1/origin', /missing parameter pid/],
       ['/v1/explain?entity=x', /invalid entity ID/],
     ];
@@ -215,11 +215,11 @@ describe('routes', () => {
     h = await startHarness({ dir, procRoot: proc });
     seed(h);
     const c = client(h);
-    expect(await c.origin(100, 'high')).toMatchObject({ pid: 100, container_id: '1'.repeat(64), entity: C1 });
-    expect((await c.origin(100, 'high')).tags).toContain('container_name:web');
-    expect(await c.origin(200)).toEqual({ pid: 200, container_id: '2'.repeat(64), entity: C2, tags: ['image_name:redis'] });
-    expect(await c.origin(300)).toEqual({ pid: 300, container_id: '3'.repeat(64), entity: 'container_id://' + '3'.repeat(64), tags: [] });
-    expect(await c.origin(400)).toEqual({ pid: 400, container_id: null, entity: null, tags: [] });
+    expect(await c.origin({ pid: 100 }, 'high')).toMatchObject({ pid: 100, container_id: '1'.repeat(64), entity: C1 });
+    expect((await c.origin({ pid: 100 }, 'high')).tags).toContain('container_name:web');
+    expect(await c.origin({ pid: 200 })).toEqual({ pid: 200, container_id: '2'.repeat(64), entity: C2, tags: ['image_name:redis'] });
+    expect(await c.origin({ pid: 300 })).toEqual({ pid: 300, container_id: '3'.repeat(64), entity: 'container_id://' + '3'.repeat(64), tags: [] });
+    expect(await c.origin({ pid: 400 })).toEqual({ pid: 400, container_id: null, entity: null, tags: [] });
     const missing = await rawRequest(h.socket, '/v1/origin?pid=999');
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toEqual({ error: 'no process with pid 999' });

@@ -23,13 +23,13 @@ import {
   errorResponse,
   parseCardinalityParam,
   parseEntityParam,
-  parsePidParam,
   parsePrefixParams,
   requiredParam,
   type OriginBody,
   type TagsBody,
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
+import { parsePid } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
 
 export interface IpcServerOptions {
@@ -298,7 +298,7 @@ export class IpcServer {
   }
 
   private async origin(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const pid = parsePidParam(params);
+    const pid = parsePid(requiredParam(params, 'pid'));
     const cardinality = parseCardinalityParam(params);
     const root = this.options.procRoot ?? '/proc';
     let cgroup: string;

@@ -47,7 +47,7 @@ describe('parseOriginQuery: exactly one origin', () => {
   });
 
   it('non-numeric, out of range and oversized values', () => {
-    for (const bad of ['pid=', 'pid=abc', 'pid=0', 'pid=-1', 'pid=4194305', 'pid=1.5', 'pid=0x10', 'pid=%2012']) expect(invalid(() => q(bad)).parameter).toBe('pid');
+    for (const bad of ['pid=', 'pid=01', 'pid=abc', 'pid=0', 'pid=-1', 'pid=4194305', 'pid=1.5', 'pid=0x10', 'pid=%2012']) expect(invalid(() => q(bad)).parameter).toBe('pid');
     for (const bad of ['cgroup_inode=', 'cgroup_inode=x1', 'cgroup_inode=0', 'cgroup_inode=9007199254740992', 'cgroup_inode=1e5', `cgroup_inode=${'9'.repeat(40)}`]) {
       expect(invalid(() => q(bad)).parameter).toBe('cgroup_inode');
     }

@@ -20,11 +20,10 @@ import { DockerClient } from '../collectors/docker/client.js';
 import { DockerCollector } from '../collectors/docker/collector.js';
 import { ENGINES, engineAvailable } from '../collectors/docker/test-support/engines.js';
 import { cgroupPathOf } from '../ipc/origin.js';
-import { IpcClient } from '../ipc/client.js';
-import { startHarness, TOKEN, type Harness } from '../ipc/test-support/harness.js';
-import { silentLogger } from '../logger.js';
+import type { IpcClient } from '../ipc/client.js';
 import { REQUIRE_ALL, START_ENGINES_HINT } from '../test-support/required.js';
-import { LocalTagger } from '../tagger/local-tagger.js';
+import type { LocalTagger } from '../tagger/local-tagger.js';
+import { serveTagger, type ServedTagger } from './test-support/serve.js';
 import { until } from '../test-support/wait.js';
 
 const run = promisify(execFile);
@@ -44,20 +43,17 @@ for (const engine of ENGINES) {
   if (!engineAvailable(engine)) continue;
   describe(`origin detection on real ${engine.name}`, () => {
     const host = engine.host as string;
+    let served: ServedTagger;
     let tagger: LocalTagger;
-    let h: Harness;
     let client: IpcClient;
     const cli = async (...args: string[]): Promise<string> => (await run('docker', args, { env: { ...process.env, DOCKER_HOST: host }, timeout: 60_000 })).stdout.trim();
 
     beforeAll(async () => {
-      tagger = new LocalTagger({ collectors: [new DockerCollector({ client: new DockerClient(host) })], deletionGraceMs: GRACE_MS, pruneIntervalMs: 100, logger: silentLogger });
-      h = await startHarness({ tagger });
-      await tagger.ready();
-      client = new IpcClient({ socket: h.socket, token: TOKEN });
+      served = await serveTagger([new DockerCollector({ client: new DockerClient(host) })], GRACE_MS);
+      ({ tagger, client } = served);
     });
     afterAll(async () => {
-      await client?.close();
-      await h?.close();
+      await served?.close();
       const ids = await cli('ps', '-aq', '--filter', `label=${LABEL}`).catch(() => '');
       if (ids) await cli('rm', '-f', ...ids.split(/\s+/)).catch(() => '');
     });
@@ -109,22 +105,19 @@ if (REQUIRE_ALL && !SOCKET) {
 }
 
 describe.skipIf(!SOCKET)('origin detection on real containerd', () => {
+  let served: ServedTagger;
   let tagger: LocalTagger;
-  let h: Harness;
   let client: IpcClient;
   const id = `origin-${RUN_ID}`;
   const ctr = async (...args: string[]): Promise<string> => (await run('ctr', ['-a', SOCKET as string, '-n', 'default', ...args], { timeout: 30_000 })).stdout;
 
   beforeAll(async () => {
     const collector = new ContainerdCollector({ api: new ContainerdClient({ socket: SOCKET as string }), socket: SOCKET as string, excludeNamespaces: ['moby'], backoff: { initialMs: 100, maxMs: 1_000 } });
-    tagger = new LocalTagger({ collectors: [collector], deletionGraceMs: GRACE_MS, pruneIntervalMs: 100, logger: silentLogger });
-    h = await startHarness({ tagger });
-    await tagger.ready();
-    client = new IpcClient({ socket: h.socket, token: TOKEN });
+    served = await serveTagger([collector], GRACE_MS);
+    ({ tagger, client } = served);
   });
   afterAll(async () => {
-    await client?.close();
-    await h?.close();
+    await served?.close();
     await ctr('task', 'kill', '-s', 'KILL', id).catch(() => '');
     await new Promise((r) => setTimeout(r, 200));
     await ctr('task', 'rm', '-f', id).catch(() => '');

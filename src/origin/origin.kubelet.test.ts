@@ -10,9 +10,10 @@ import { KubeletClient } from '../collectors/kubelet/client.js';
 import { KubeletCollector } from '../collectors/kubelet/collector.js';
 import { kubeletExtractOptions } from '../collectors/kubelet/extract.js';
 import { FakeKubelet } from '../collectors/kubelet/test-support/fake-kubelet.js';
-import { IpcClient } from '../ipc/client.js';
-import { rawRequest, startHarness, TOKEN, type Harness } from '../ipc/test-support/harness.js';
-import { LocalTagger } from '../tagger/local-tagger.js';
+import type { IpcClient } from '../ipc/client.js';
+import { rawRequest, type Harness } from '../ipc/test-support/harness.js';
+import type { LocalTagger } from '../tagger/local-tagger.js';
+import { serveTagger, type ServedTagger } from './test-support/serve.js';
 import { until } from '../test-support/wait.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests edit the raw PodList JSON */
@@ -60,6 +61,7 @@ function newPodOnSameIp(list: { items: any[] }): any {
 
 describe('origin detection from a fake kubelet replaying real /pods', () => {
   let fake: FakeKubelet;
+  let served: ServedTagger;
   let tagger: LocalTagger;
   let h: Harness;
   let client: IpcClient;
@@ -77,14 +79,11 @@ describe('origin detection from a fake kubelet replaying real /pods', () => {
       autodetect: false,
       minRepollIntervalMs: 20,
     });
-    tagger = new LocalTagger({ collectors: [collector], deletionGraceMs: 300, pruneIntervalMs: 50 });
-    h = await startHarness({ tagger });
-    await tagger.ready();
-    client = new IpcClient({ socket: h.socket, token: TOKEN });
+    served = await serveTagger([collector], 300);
+    ({ tagger, client, harness: h } = served);
   });
   afterAll(async () => {
-    await client?.close();
-    await h?.close();
+    await served?.close();
     await fake?.close();
   });
 

@@ -18,6 +18,7 @@ const MAX_IP_LENGTH = 64;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const DIGITS = /^\d+$/;
 const HEX64 = /^[0-9a-f]{64}$/i;
+const LOWER_HEX64 = /^[0-9a-f]{64}$/;
 
 /** The parameter names of each form, as the HTTP query and the library spell them. */
 export interface OriginParameterNames {
@@ -68,6 +69,13 @@ export function parseOriginQuery(params: URLSearchParams): ParsedOrigin {
 export function parseOrigin(origin: Origin): ParsedOrigin {
   if (origin === null || typeof origin !== 'object') throw new InvalidOriginError('origin', 'expected an object with one of pid, cgroupInode, containerId, externalData, podUid, ip');
   const fields = origin as Partial<Record<keyof OriginParameterNames, unknown>>;
+  // The common case, one valid key, answers without the general walk below (a lookup is ~100 ns).
+  const keys = Object.keys(fields);
+  if (keys.length === 1) {
+    if (typeof fields.containerId === 'string') return { kind: 'container_id', containerId: parseContainerId(fields.containerId, LIBRARY_NAMES.containerId) };
+    if (typeof fields.pid === 'number' && Number.isInteger(fields.pid) && fields.pid >= 1 && fields.pid <= MAX_PID) return { kind: 'pid', pid: fields.pid };
+    if (typeof fields.ip === 'string') return { kind: 'ip', ip: parseIp(fields.ip, LIBRARY_NAMES.ip) };
+  }
   const text = (key: keyof OriginParameterNames): string | undefined => {
     const raw = fields[key];
     if (raw === undefined || raw === null) return undefined;
@@ -129,6 +137,8 @@ export function parseCgroupInode(raw: string, parameter = 'cgroup_inode'): numbe
  * DogStatsD client sends it. Returns the canonical form (12 hex stays short: the store resolves it).
  */
 export function parseContainerId(raw: string, parameter = 'container_id'): string {
+  // The common spelling, a bare full ID, skips the general parser (it is most of a lookup's cost).
+  if (raw.length === 64 && LOWER_HEX64.test(raw)) return raw;
   const value = raw.startsWith('ci-') && HEX64.test(raw.slice(3)) ? raw.slice(3) : raw;
   try {
     // The parameter says it is a container: a bare name is a containerd ID, not an unknown kind.

@@ -2,9 +2,11 @@
  * Origin resolution for a tagger that has the collectors' facts (the local tagger, the daemon):
  * the origin index fed beside the store, the cgroup inode lookups it asks for, and the one
  * resolve() that /v1/origin and Tagger.resolveOrigin share. Every form is a map lookup, except a
- * PID, which costs a read of /proc/<pid>/cgroup (procfs, no disk).
+ * PID seen for the first time in a second, which costs a read of /proc/<pid>/cgroup (procfs, no
+ * disk) and, when its path names no container ID, a stat of its cgroup directory.
  */
 import { readFileSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { containerIdFromCgroup, containerIdFromMountinfo } from '../ipc/origin.js';
@@ -24,7 +26,17 @@ export type OriginLookup = { readonly found: OriginResolution } | { readonly fou
 
 export interface OriginResolverOptions extends CgroupInodeOptions {
   readonly logger?: Logger;
+  /** How long a PID's container is remembered (default 1 s, as the Agent's PID lookups); 0 reads /proc every time. */
+  readonly pidCacheMs?: number;
 }
+
+/**
+ * A PID's container as /proc last showed it: its entity (the store may not have it yet), or none.
+ * Kept briefly: /proc costs a read and often a stat (~100 µs each on a loaded host), and a sender
+ * sends many packets a second; a PID reused within the TTL may be named for its predecessor's
+ * container, as in the Agent.
+ */
+type PidMemo = { readonly entity: EntityId | undefined };
 
 export class OriginResolver {
   readonly index: OriginIndex;
@@ -32,6 +44,7 @@ export class OriginResolver {
   private readonly logger: Logger;
   /** Inode lookups in flight, so that stop() can wait for them (tests). */
   private readonly pending = new Set<Promise<void>>();
+  private readonly pids: LRUCache<number, PidMemo> | undefined;
 
   constructor(
     private readonly store: OriginStore,
@@ -40,6 +53,8 @@ export class OriginResolver {
     this.index = new OriginIndex(store);
     this.inodes = new CgroupInodeReader(options);
     this.logger = options.logger ?? silentLogger;
+    const ttl = options.pidCacheMs ?? 1_000;
+    this.pids = ttl > 0 ? new LRUCache<number, PidMemo>({ max: 10_000, ttl }) : undefined;
   }
 
   /** Takes a batch the store has just processed; looks up the cgroup inode of each newly started container. */
@@ -103,17 +118,27 @@ export class OriginResolver {
    * namespace hiding the path). /proc is read at once: procfs answers from memory.
    */
   private byPid(pid: number): OriginLookup {
+    let memo = this.pids?.get(pid);
+    if (memo === undefined) {
+      memo = { entity: this.containerOfPid(pid) };
+      this.pids?.set(pid, memo);
+    }
+    const entity = memo.entity;
+    if (entity === undefined) return NOT_FOUND;
+    return this.store.has(entity) ? { found: ofContainer(entity) } : { found: undefined, candidate: entity };
+  }
+
+  private containerOfPid(pid: number): EntityId | undefined {
     const root = this.inodes.procRoot;
     const cgroup = readOrEmpty(`${root}/${pid}/cgroup`);
-    if (cgroup === '') return NOT_FOUND;
+    if (cgroup === '') return undefined;
     const named = containerIdFromCgroup(cgroup);
-    if (named !== null && this.store.has(CONTAINER_PREFIX + named)) return { found: ofContainer(CONTAINER_PREFIX + named) };
+    if (named !== null && this.store.has(CONTAINER_PREFIX + named)) return CONTAINER_PREFIX + named;
     const inode = this.inodes.inodeOfCgroupSync(pid, cgroup);
     const byInode = inode === undefined ? undefined : this.index.byInode(inode);
-    if (byInode !== undefined) return { found: ofContainer(byInode) };
+    if (byInode !== undefined) return byInode;
     const id = named ?? containerIdFromMountinfo(readOrEmpty(`${root}/${pid}/mountinfo`));
-    if (id === null) return NOT_FOUND;
-    return this.store.has(CONTAINER_PREFIX + id) ? { found: ofContainer(CONTAINER_PREFIX + id) } : { found: undefined, candidate: CONTAINER_PREFIX + id };
+    return id === null ? undefined : CONTAINER_PREFIX + id;
   }
 }
 

@@ -1,9 +1,10 @@
 /** A LocalTagger serving /v1/origin on a temp unix socket, with a client, for origin tests. */
-import type { Collector } from '../../collectors/collector.js';
+import type { Collector, TagSink } from '../../collectors/collector.js';
 import { IpcClient } from '../../ipc/client.js';
 import { startHarness, TOKEN, type Harness } from '../../ipc/test-support/harness.js';
 import { silentLogger } from '../../logger.js';
 import { LocalTagger } from '../../tagger/local-tagger.js';
+import type { TagInfo } from '../../types.js';
 
 export interface ServedTagger {
   readonly tagger: LocalTagger;
@@ -25,6 +26,28 @@ export async function serveTagger(collectors: readonly Collector[], deletionGrac
     async close() {
       await client.close();
       await harness.close();
+    },
+  };
+}
+
+/** A collector whose pushes the test makes by hand, through the sink as a real collector's go. */
+export function manualCollector(name = 'manual'): { collector: Collector; push(infos: readonly TagInfo[]): void } {
+  let sink: TagSink | undefined;
+  const waiting: Array<readonly TagInfo[]> = [];
+  return {
+    collector: {
+      name,
+      async run(ctx) {
+        sink = ctx.sink;
+        for (const infos of waiting.splice(0)) sink.push(infos);
+        ctx.markSynced();
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      },
+      health: () => ({ healthy: true, message: 'manual' }),
+    },
+    push(infos) {
+      if (sink) sink.push(infos);
+      else waiting.push(infos);
     },
   };
 }

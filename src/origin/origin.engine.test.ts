@@ -85,8 +85,17 @@ for (const engine of ENGINES) {
         expect(await client.origin({ ip })).toMatchObject({ ip, container_id: id, entity });
       }
 
+      // A restart makes a new cgroup directory (a new inode) for a new init PID: the new one resolves, the old one not.
+      await cli('restart', '-t', '0', id);
+      const restartedPid = Number(await cli('inspect', '-f', '{{.State.Pid}}', id));
+      const restartedInode = Number(await cli('exec', id, 'stat', '-c', '%i', statSync('/sys/fs/cgroup/cgroup.controllers', { throwIfNoEntry: false }) ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory'));
+      expect(restartedPid).not.toBe(pid);
+      await until(() => tagger.resolveOrigin({ cgroupInode: restartedInode })?.entity === entity, 10_000, 'the new inode indexed');
+      if (restartedInode !== insideInode) expect(tagger.resolveOrigin({ cgroupInode: insideInode })).toBeUndefined();
+      expect(await client.origin({ pid: restartedPid })).toMatchObject({ container_id: id, entity });
+
       await cli('rm', '-f', id);
-      await until(() => tagger.resolveOrigin({ cgroupInode: insideInode }) === undefined, 10_000, 'the inode forgotten with the container');
+      await until(() => tagger.resolveOrigin({ cgroupInode: restartedInode }) === undefined, 10_000, 'the inode forgotten with the container');
       expect(tagger.resolveOrigin({ containerId: id })).toBeUndefined();
       expect(await client.origin({ pid })).toEqual({ pid, container_id: null, entity: null, tags: [] });
       expect(tagger.origins.index.sizes.inodes).toBe(0);

@@ -128,6 +128,18 @@ describe('origin detection from a fake kubelet replaying real /pods', () => {
     }
   });
 
+  it('an address the kubelet reports on a later poll, with nothing else changed, is indexed then', async () => {
+    const without = withInitContainer(freshList());
+    const pod = without.items.find((p) => p.metadata.uid === HPA_UID);
+    delete pod.status.podIP;
+    delete pod.status.podIPs;
+    serve(without);
+    await until(() => tagger.resolveOrigin({ ip: '10.244.0.6' }) === undefined, 5_000, 'the address gone');
+    serve(withInitContainer(freshList()));
+    await until(() => tagger.resolveOrigin({ ip: '10.244.0.6' }) !== undefined, 5_000, 'the address back');
+    expect(tagger.resolveOrigin({ ip: '10.244.0.6' })?.entity).toBe(`kubernetes_pod_uid://${HPA_UID}`);
+  });
+
   it('an IP reused by a newer pod resolves to the newer one only; the old pod\'s going takes nothing of the new one', async () => {
     // The old pod is still listed (terminating, its status keeps the IP) when the new one gets the address.
     const both = withInitContainer(freshList());

@@ -6,7 +6,7 @@
  * entity. A synchronous lookup that misses starts the request in the background and answers
  * undefined, as `tagSync` does for an entity it has not got yet.
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 import type { EntityId } from '../types.js';
 import type { Origin, OriginResolution, ParsedOrigin } from './types.js';
 
@@ -27,11 +27,11 @@ const UNKNOWN = 'unknown';
 type Kept = OriginResolution | typeof UNKNOWN;
 
 export class RemoteOrigins {
-  private readonly answers: LRUCache<string, Kept>;
+  private readonly answers: BoundedCache<string, Kept>;
   private readonly inflight = new Map<string, Promise<OriginResolution | undefined>>();
 
   constructor(private readonly options: RemoteOriginOptions) {
-    this.answers = new LRUCache<string, Kept>({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 10_000 });
+    this.answers = boundedCache<string, Kept>({ max: options.max ?? 10_000, ttlMs: options.ttlMs ?? 10_000 });
   }
 
   /** From memory; a miss asks the daemon in the background. */

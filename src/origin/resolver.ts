@@ -6,7 +6,7 @@
  * disk) and, when its path names no container ID, a stat of its cgroup directory.
  */
 import { readFileSync } from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { containerIdFromCgroup, containerIdFromMountinfo } from '../ipc/origin.js';
@@ -44,7 +44,7 @@ export class OriginResolver {
   private readonly logger: Logger;
   /** Inode lookups in flight, so that stop() can wait for them (tests). */
   private readonly pending = new Set<Promise<void>>();
-  private readonly pids: LRUCache<number, PidMemo> | undefined;
+  private readonly pids: BoundedCache<number, PidMemo> | undefined;
 
   constructor(
     private readonly store: OriginStore,
@@ -54,7 +54,7 @@ export class OriginResolver {
     this.inodes = new CgroupInodeReader(options);
     this.logger = options.logger ?? silentLogger;
     const ttl = options.pidCacheMs ?? 1_000;
-    this.pids = ttl > 0 ? new LRUCache<number, PidMemo>({ max: 10_000, ttl }) : undefined;
+    this.pids = ttl > 0 ? boundedCache<number, PidMemo>({ max: 10_000, ttlMs: ttl }) : undefined;
   }
 
   /** Takes a batch the store has just processed; looks up the cgroup inode of each newly started container. */

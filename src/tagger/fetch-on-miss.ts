@@ -4,7 +4,7 @@
  * find is remembered for a while (not found, errors: each its own TTL), so a flood of misses makes
  * a bounded number of requests; every fetch has a deadline, and stop() aborts those in flight.
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 import type { Clock } from '../clock.js';
 import type { FetchResult } from '../collectors/collector.js';
 import { entityKindOf } from '../entity.js';
@@ -53,11 +53,9 @@ export class FetchOnMiss {
    * `${collector}|${entity}` -> what its last fetch found, while that was nothing. Bounded: past
    * the bound the least recently remembered goes (read with peek(), which leaves the order alone).
    * Expiry is `until` on the injected clock, checked here: lru-cache's own TTL counts an entry
-   * fresh through its last millisecond and reads time on a timer of its own. The bound is a
-   * maxSize of one per entry, not `max`: with `max` lru-cache allocates the whole bound up front
-   * (~1 MB and ~20 ms for 50,000) in every tagger, even one that never misses.
+   * fresh through its last millisecond.
    */
-  private readonly missCache: LRUCache<string, FetchMemo>;
+  private readonly missCache: BoundedCache<string, FetchMemo>;
   private readonly deadlines = new Set<AbortController>();
   /** Collectors with a fetch(): when none, the hot path skips the fetch check entirely. */
   readonly fetcherCount: number;
@@ -67,7 +65,7 @@ export class FetchOnMiss {
 
   constructor(options: FetchOnMissOptions) {
     this.options = options;
-    this.missCache = new LRUCache({ maxSize: options.maxMemos ?? MAX_MISS_CACHE, sizeCalculation: () => 1 });
+    this.missCache = boundedCache({ max: options.maxMemos ?? MAX_MISS_CACHE });
     this.fetcherCount = options.fetchers.filter((f) => f.isFetcher).length;
   }
 

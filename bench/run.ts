@@ -13,8 +13,9 @@ import { ipcSuites } from './ipc/ipc.bench.js';
 import { fanoutSuites } from './ipc/fanout.bench.js';
 import { pythonSuites } from './python/python.bench.js';
 import { kubernetesSuites } from './collectors/kubernetes/kubernetes.bench.js';
+import { originSuites } from './origin/origin.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

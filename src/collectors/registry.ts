@@ -9,9 +9,10 @@ import { dockerCollectorFactory } from './docker/factory.js';
 import { containerdCollectorFactory } from './containerd/factory.js';
 import { kubeletCollectorFactory } from './kubelet/factory.js';
 import { ecsCollectorFactory } from './ecs/factory.js';
+import { kubernetesCollectorFactory } from './kubernetes/factory.js';
 
 /** Every known collector, in start order. */
-const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
+const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory, kubernetesCollectorFactory];
 
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
   const out: Collector[] = [];

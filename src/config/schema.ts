@@ -47,6 +47,8 @@ const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const CONFIG_SCHEMA = v.object({
   mode: setting(kinds.mode, 'local'),
+  /** The Kubernetes cluster's name: `kube_cluster_name` on the global entity (the cluster collector). */
+  cluster_name: setting(kinds.text, ''),
   log: section({
     level: setting(kinds.logLevel, 'info'),
   }),
@@ -103,6 +105,18 @@ export const CONFIG_SCHEMA = v.object({
     pod_annotations_as_tags: setting(kinds.rules, {}),
     /** `persistentvolumeclaim` on StatefulSet pods (the Agent's `kubernetes_persistent_volume_claims_as_tags`). */
     persistent_volume_claims_as_tags: setting(kinds.bool, true),
+  }),
+  kubernetes: section({
+    /** Off by default: one cluster instance should watch the API server, not every node (docs/collectors/kubernetes.md). */
+    enabled: setting(kinds.toggle, 'false'),
+    /** Empty: in-cluster (KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT). */
+    api_url: setting(kinds.text, ''),
+    token_file: setting(kinds.text, `${SERVICE_ACCOUNT}/token`),
+    ca_file: setting(kinds.text, `${SERVICE_ACCOUNT}/ca.crt`),
+    tls_verify: setting(kinds.bool, true),
+    kube_service_ignore_readiness: setting(kinds.bool, false),
+    namespace_labels_as_tags: setting(kinds.rules, {}),
+    namespace_annotations_as_tags: setting(kinds.rules, {}),
   }),
   ecs: section({
     enabled: setting(kinds.toggle, 'auto'),

@@ -8,6 +8,7 @@
  * `DD_ENV|SERVICE|VERSION` give the standard tags, `ad.datadoghq.com/[<container>.]tags`
  * annotations carry JSON tag maps, and the user's label / annotation rules apply last.
  */
+import { createHash } from 'node:crypto';
 import { containerEntityId, CONTAINER_PREFIX, POD_PREFIX } from '../../entity.js';
 import { applyRules, compileRules, type CompiledRules, type RuleMap } from '../../rules.js';
 import { Kube, Runtime, Standard } from '../../tags.js';
@@ -243,7 +244,8 @@ export function podFingerprint(raw: unknown): string {
       if (isRecord(cs.lastState) && isRecord(cs.lastState.terminated)) parts.push(cs.lastState.terminated.containerID);
     }
   }
-  return JSON.stringify(parts);
+  // A digest, not the JSON itself: the collector keeps one per pod, and env lists can be long.
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64');
 }
 
 function addOwnerTags(tags: TagList, owner: unknown, pod: PodFacts): void {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeApiServer } from '../../../src/collectors/kubernetes/test-support/fake-apiserver.js';
 import { round, type BenchFigure, type BenchSuite } from '../../harness.js';
+import { changeLatency } from './change-latency.js';
 import type { ClusterChildMode, ClusterChildReply } from './cluster-child.js';
 import { CLUSTER_SIZE, OBJECTS, loadBenchCluster } from './cluster-data.js';
 
@@ -76,4 +77,7 @@ async function memory(): Promise<BenchFigure[]> {
   }
 }
 
-export const kubernetesSuites: readonly BenchSuite[] = [{ name: 'kubernetes.memory', run: async () => ({ figures: await memory() }) }];
+export const kubernetesSuites: readonly BenchSuite[] = [
+  { name: 'kubernetes.memory', run: async () => ({ figures: await memory() }) },
+  { name: 'kubernetes.change_latency', run: async () => ({ figures: await changeLatency() }) },
+];

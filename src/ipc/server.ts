@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../clock.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TaggerPort } from '../tagger/tagger.js';
@@ -28,6 +29,7 @@ import {
 import { Limiter } from '../net/limiter.js';
 import { parseOriginQuery } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
+import { StreamEncoder } from './stream-encoding.js';
 
 export interface IpcServerOptions {
   readonly tagger: TaggerPort;
@@ -39,6 +41,8 @@ export interface IpcServerOptions {
   readonly authTokenFile?: string;
   readonly token?: string;
   readonly logger?: Logger;
+  /** Ages the stream encoder's cache. */
+  readonly clock?: Clock;
   readonly heartbeatMs?: number;
   readonly maxConnections?: number;
   /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
@@ -91,6 +95,7 @@ export class IpcServer {
   private readonly requested = new WeakSet<Socket>();
   private readonly closing = new AbortController();
   private readonly limiter: Limiter;
+  private readonly encoder: StreamEncoder;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
 
@@ -100,6 +105,7 @@ export class IpcServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
+    this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
@@ -124,6 +130,11 @@ export class IpcServer {
       this.tcp = await listenTcp(this.watchErrors(this.newServer()), tcp.host, tcp.port, this.backlog);
       this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
     }
+  }
+
+  /** Forgets the cached stream encodings: the next snapshot encodes every entity (benchmarks measure it). */
+  forgetEncodings(): void {
+    this.encoder.clear();
   }
 
   /** Stops accepting, ends streams, waits up to `graceMs` for requests in flight, then cuts. */
@@ -254,6 +265,7 @@ export class IpcServer {
           if (req.method === 'HEAD') return void res.writeHead(200, streamHeaders(this.options.heartbeatMs ?? 30_000)).end();
           return await serveStream(res, query, {
             tagger: this.options.tagger,
+            encoder: this.encoder,
             logger: this.logger,
             stats: this.stats,
             limiter: this.limiter,

@@ -42,6 +42,18 @@ export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, op
     },
   });
   new Gauge({
+    name: 'tagger_origin_index',
+    help: 'Origin index sizes: entities with origin facts, IP addresses, cgroup inodes',
+    labelNames: ['what'],
+    registers,
+    collect() {
+      const s = tagger.originStats();
+      this.set({ what: 'entities' }, s.entities);
+      this.set({ what: 'ips' }, s.ips);
+      this.set({ what: 'inodes' }, s.inodes);
+    },
+  });
+  new Gauge({
     name: 'tagger_store_size',
     help: 'Store sizes: entities, pending deletes, tombstones, subscribers, distinct tag strings',
     labelNames: ['what'],

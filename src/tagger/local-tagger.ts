@@ -182,6 +182,10 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
     return this.origins.resolve(origin);
   }
 
+  originStats(): { entities: number; ips: number; inodes: number } {
+    return this.origins.index.sizes;
+  }
+
   /** Replaces the global entity's tags. */
   setGlobalTags(tags: { low?: readonly string[]; orchestrator?: readonly string[]; high?: readonly string[] }): void {
     const low = tags.low ?? [];

@@ -156,6 +156,10 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
     }
   }
 
+  originStats(): { entities: number; ips: number; inodes: number } {
+    return this.localOrigins.index.sizes;
+  }
+
   /** Healthy while connected; a replica that lost its daemon still answers, but says so. */
   health(): TaggerHealth {
     const target = this.client.target;

@@ -126,4 +126,6 @@ export interface TaggerPort {
   storeStats(): StoreStats;
   /** As Tagger.resolveOrigin, waiting for a fetch on a miss (a replica: for its daemon's answer). */
   lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined>;
+  /** The origin index's sizes, for /metrics (a replica holds no index: zeros). */
+  originStats(): { readonly entities: number; readonly ips: number; readonly inodes: number };
 }

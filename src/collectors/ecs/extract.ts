@@ -8,7 +8,7 @@ import { Ecs } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { EcsIntrospectionMetadata, EcsIntrospectionTask, EcsTaskMetadata } from './types.js';
-import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
+import { arrayOf, isRecord, stringEntries, trimmedTextOrNumber } from '../json-fields.js';
 
 export const ECS_SOURCE = 'ecs';
 
@@ -58,7 +58,7 @@ export function clusterName(cluster: string): string {
 
 /** A task ARN field with its parts; undefined when it is not a string naming a task. */
 function taskArnOf(value: unknown): { arn: string; id: string; region?: string; account?: string } | undefined {
-  const arn = str(value);
+  const arn = trimmedTextOrNumber(value);
   if (arn === undefined) return undefined;
   const parts = parseTaskArn(arn);
   return parts.id === undefined ? undefined : { ...parts, arn, id: parts.id };
@@ -70,21 +70,21 @@ export function taskFromMetadata(raw: unknown): EcsTask | undefined {
   const m = raw as EcsTaskMetadata;
   const fromArn = taskArnOf(m.TaskARN);
   if (fromArn === undefined) return undefined;
-  const az = str(m.AvailabilityZone);
-  const cluster = str(m.Cluster);
+  const az = trimmedTextOrNumber(m.AvailabilityZone);
+  const cluster = trimmedTextOrNumber(m.Cluster);
   const containers = containersOf(m.Containers);
   return opt({
     arn: fromArn.arn,
     id: fromArn.id,
-    family: str(m.Family),
-    version: str(m.Revision),
+    family: trimmedTextOrNumber(m.Family),
+    version: trimmedTextOrNumber(m.Revision),
     cluster: cluster === undefined ? undefined : clusterName(cluster),
-    service: str(m.ServiceName),
+    service: trimmedTextOrNumber(m.ServiceName),
     // The ARN's region is authoritative; the zone's (minus its letter) is the fallback.
     region: fromArn.region ?? az?.replace(/[a-z]$/, ''),
     account: fromArn.account,
     availabilityZone: az,
-    launchType: str(m.LaunchType),
+    launchType: trimmedTextOrNumber(m.LaunchType),
     containers,
     resourceTags: [...stringEntries(m.TaskTags), ...stringEntries(m.ContainerInstanceTags)],
   });
@@ -100,8 +100,8 @@ export function taskFromIntrospection(raw: unknown, cluster: string | undefined)
   return opt({
     arn: fromArn.arn,
     id: fromArn.id,
-    family: str(t.Family),
-    version: str(t.Version),
+    family: trimmedTextOrNumber(t.Family),
+    version: trimmedTextOrNumber(t.Version),
     cluster,
     region: fromArn.region,
     account: fromArn.account,
@@ -113,7 +113,7 @@ export function taskFromIntrospection(raw: unknown, cluster: string | undefined)
 /** The cluster name of `/v1/metadata`. */
 export function clusterFromIntrospection(raw: unknown): string | undefined {
   if (!isRecord(raw)) return undefined;
-  const cluster = str((raw as EcsIntrospectionMetadata).Cluster);
+  const cluster = trimmedTextOrNumber((raw as EcsIntrospectionMetadata).Cluster);
   return cluster === undefined ? undefined : clusterName(cluster);
 }
 
@@ -156,11 +156,6 @@ export function ecsTagInfos(task: EcsTask, options: EcsExtractOptions): TagInfo[
   return infos;
 }
 
-function str(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
 /** Drops undefined fields, so optional properties are absent rather than undefined. */
 function opt<T extends object>(value: T): T {
   for (const key of Object.keys(value) as Array<keyof T>) if (value[key] === undefined) delete value[key];
@@ -172,8 +167,8 @@ function containersOf(raw: unknown): EcsContainer[] {
   const containers: EcsContainer[] = [];
   for (const c of arrayOf(raw)) {
     if (!isRecord(c)) continue;
-    const id = str(c.DockerId);
-    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: str(c.Name) }));
+    const id = trimmedTextOrNumber(c.DockerId);
+    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: trimmedTextOrNumber(c.Name) }));
   }
   return containers;
 }

@@ -15,7 +15,7 @@ import { TagList } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import { addImageTags } from '../image-ref.js';
 import type { KubePod } from './types.js';
-import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
+import { arrayOf, isRecord, nonEmptyString, stringEntries } from '../json-fields.js';
 
 export const KUBELET_SOURCE = 'kubelet';
 
@@ -68,7 +68,7 @@ const DIGITS = /^[0-9]{3,}$/;
 
 /** The pod's UID, or undefined when the item is not a pod with one. */
 export function podUidOf(raw: unknown): string | undefined {
-  return isRecord(raw) && isRecord(raw.metadata) ? str(raw.metadata.uid) : undefined;
+  return isRecord(raw) && isRecord(raw.metadata) ? nonEmptyString(raw.metadata.uid) : undefined;
 }
 
 /**
@@ -79,27 +79,27 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
   if (!isRecord(raw)) return undefined;
   const pod = raw as KubePod;
   const meta = isRecord(pod.metadata) ? pod.metadata : {};
-  const uid = str(meta.uid);
+  const uid = nonEmptyString(meta.uid);
   if (uid === undefined) return undefined;
   const spec = isRecord(pod.spec) ? pod.spec : {};
   const status = isRecord(pod.status) ? pod.status : {};
   const source = options.source ?? KUBELET_SOURCE;
   const problems: string[] = [];
-  const podName = str(meta.name);
+  const podName = nonEmptyString(meta.name);
   const labels = stringEntries(meta.labels);
   const annotations = stringEntries(meta.annotations);
   const labelMap = new Map(labels);
   const annotationMap = new Map(annotations);
 
   const podTags = new TagList();
-  podTags.addLow(Kube.namespace, str(meta.namespace));
+  podTags.addLow(Kube.namespace, nonEmptyString(meta.namespace));
   podTags.addOrchestrator(Kube.podName, podName);
-  podTags.addLow(Kube.podPhase, str(status.phase)?.toLowerCase());
-  podTags.addLow(Kube.qos, str(status.qosClass));
-  podTags.addLow(Kube.priorityClass, str(spec.priorityClassName));
+  podTags.addLow(Kube.podPhase, nonEmptyString(status.phase)?.toLowerCase());
+  podTags.addLow(Kube.qos, nonEmptyString(status.qosClass));
+  podTags.addLow(Kube.priorityClass, nonEmptyString(spec.priorityClassName));
   for (const owner of arrayOf(meta.ownerReferences)) addOwnerTags(podTags, owner);
   for (const volume of arrayOf(spec.volumes)) {
-    if (isRecord(volume) && isRecord(volume.persistentVolumeClaim)) podTags.addLow(Kube.persistentVolumeClaim, str(volume.persistentVolumeClaim.claimName));
+    if (isRecord(volume) && isRecord(volume.persistentVolumeClaim)) podTags.addLow(Kube.persistentVolumeClaim, nonEmptyString(volume.persistentVolumeClaim.claimName));
   }
   for (const [key, value] of labels) {
     const app = APP_LABELS.get(key);
@@ -128,21 +128,21 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
   for (const [statuses, specs] of groups) {
     for (const cs of arrayOf(statuses)) {
       if (!isRecord(cs)) continue;
-      const lastId = isRecord(cs.lastState) && isRecord(cs.lastState.terminated) ? str(cs.lastState.terminated.containerID) : undefined;
+      const lastId = isRecord(cs.lastState) && isRecord(cs.lastState.terminated) ? nonEmptyString(cs.lastState.terminated.containerID) : undefined;
       if (lastId !== undefined) previous.push(containerEntityId(lastId));
-      const runtimeId = str(cs.containerID);
+      const runtimeId = nonEmptyString(cs.containerID);
       // No ID yet (pulling, pending): nothing to tag; a later poll picks it up.
       if (runtimeId === undefined) continue;
       const entity = containerEntityId(runtimeId);
       if (entity === CONTAINER_PREFIX || current.has(entity)) continue;
       current.add(entity);
-      const name = str(cs.name);
+      const name = nonEmptyString(cs.name);
       const containerSpec = arrayOf(specs).find((c): c is Record<string, unknown> => isRecord(c) && c.name === name);
       const tags = new TagList().merge(podTags);
       tags.addLow(Kube.containerName, name);
       tags.addHigh(Runtime.containerId, entity.slice(CONTAINER_PREFIX.length));
       if (name !== undefined && podName !== undefined) tags.addHigh(Runtime.displayContainerName, `${name}_${podName}`);
-      addImageTags(tags, str(containerSpec?.image) ?? str(cs.image), { dockerImage: false });
+      addImageTags(tags, nonEmptyString(containerSpec?.image) ?? nonEmptyString(cs.image), { dockerImage: false });
       if (name !== undefined) {
         for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addLow(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
         const key = `${AD_PREFIX}${name}.tags`;
@@ -203,8 +203,8 @@ export function podFingerprint(raw: unknown): string {
 
 function addOwnerTags(tags: TagList, owner: unknown): void {
   if (!isRecord(owner)) return;
-  const kind = str(owner.kind);
-  const name = str(owner.name);
+  const kind = nonEmptyString(owner.kind);
+  const name = nonEmptyString(owner.name);
   if (kind === undefined || name === undefined) return;
   tags.addLow(Kube.ownerRefKind, kind.toLowerCase());
   tags.addOrchestrator(Kube.ownerRefName, name);
@@ -271,8 +271,4 @@ function addJsonTags(tags: TagList, key: string, json: string | undefined, probl
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags.addLow(name, String(v));
     }
   }
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -46,7 +46,7 @@ export interface EcsCollectorOptions {
   readonly clock?: Clock;
 }
 
-export interface EcsStats {
+export interface EcsCounters {
   lookups: number;
   cacheHits: number;
   found: number;
@@ -69,7 +69,7 @@ export class EcsCollector implements Collector {
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, ECS_TASK_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   readonly pullIntervalMs: number;
-  readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
+  readonly counters: EcsCounters = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
   private readonly cacheTtlMs: number;
@@ -83,7 +83,7 @@ export class EcsCollector implements Collector {
   private readonly limiters = new Map<Endpoint, Limiter>();
   private readonly tasks: TaskTracker;
   private cluster: string | undefined;
-  private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
+  private healthState: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
@@ -98,10 +98,10 @@ export class EcsCollector implements Collector {
   }
 
   async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
-    this.stats.lookups++;
+    this.counters.lookups++;
     const hit = this.cache.get(entity);
     if (hit) {
-      this.stats.cacheHits++;
+      this.counters.cacheHits++;
       return { found: true, infos: hit };
     }
     let answered = false;
@@ -135,12 +135,12 @@ export class EcsCollector implements Collector {
       }
     }
     if (!answered && lastError !== undefined) {
-      this.stats.errors++;
-      this.state = { healthy: false, message: `last lookup failed: ${causeMessage(lastError)}` };
+      this.counters.errors++;
+      this.healthState = { healthy: false, message: `last lookup failed: ${causeMessage(lastError)}` };
       throw lastError;
     }
-    this.stats.notFound++;
-    this.state = { healthy: true, message: this.describe() };
+    this.counters.notFound++;
+    this.healthState = { healthy: true, message: this.describe() };
     return { found: false };
   }
 
@@ -162,7 +162,7 @@ export class EcsCollector implements Collector {
   }
 
   health(): CollectorHealth {
-    return this.state;
+    return this.healthState;
   }
 
   async close(): Promise<void> {
@@ -196,7 +196,7 @@ export class EcsCollector implements Collector {
           const list = await this.sharedRequest('agent-tasks', ctx, () => this.client.introspectionTasks(signal));
           return taskFromIntrospection(findIntrospectionTask(list, entity.slice(ECS_TASK_PREFIX.length)), cluster);
         }
-        this.stats.requests++;
+        this.counters.requests++;
         return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
       }
     }
@@ -207,7 +207,7 @@ export class EcsCollector implements Collector {
     const now = ctx.clock.now();
     const cached = this.shared.get(key);
     if (cached && cached.until > now) return cached.value;
-    this.stats.requests++;
+    this.counters.requests++;
     const value = request();
     this.shared.set(key, { value, until: now + this.localTtlMs });
     value.catch(() => {
@@ -220,7 +220,7 @@ export class EcsCollector implements Collector {
   private async clusterName(signal: AbortSignal): Promise<string | undefined> {
     if (this.cluster !== undefined) return this.cluster;
     try {
-      this.stats.requests++;
+      this.counters.requests++;
       this.cluster = clusterFromIntrospection(await this.client.introspectionMetadata(signal));
     } catch {
       // The task lookup that follows reports the real problem if the agent is down.
@@ -232,8 +232,8 @@ export class EcsCollector implements Collector {
     const infos = ecsTagInfos(task, { taskTags: this.taskTags });
     for (const info of infos) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
-    this.stats.found++;
-    this.state = { healthy: true, message: this.describe() };
+    this.counters.found++;
+    this.healthState = { healthy: true, message: this.describe() };
     return { found: true, infos };
   }
 

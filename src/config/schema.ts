@@ -47,6 +47,8 @@ const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const CONFIG_SCHEMA = v.object({
   mode: setting(kinds.mode, 'local'),
+  /** The Kubernetes cluster's name: `kube_cluster_name` on the global entity (the cluster collector). */
+  cluster_name: setting(kinds.text, ''),
   log: section({
     level: setting(kinds.logLevel, 'info'),
   }),
@@ -81,6 +83,8 @@ export const CONFIG_SCHEMA = v.object({
     cert_path: setting(kinds.text, '', { standardEnv: 'DOCKER_CERT_PATH' }),
     labels_as_tags: setting(kinds.rules, {}),
     env_as_tags: setting(kinds.rules, {}),
+    /** Leave pod sandbox ("pause") containers untagged (the Agent's `exclude_pause_container`). */
+    exclude_pause_container: setting(kinds.bool, true),
   }),
   containerd: section({
     enabled: setting(kinds.toggle, 'auto'),
@@ -99,6 +103,20 @@ export const CONFIG_SCHEMA = v.object({
     poll_interval: setting(kinds.duration('500ms', '10m'), '5s'),
     pod_labels_as_tags: setting(kinds.rules, {}),
     pod_annotations_as_tags: setting(kinds.rules, {}),
+    /** `persistentvolumeclaim` on StatefulSet pods (the Agent's `kubernetes_persistent_volume_claims_as_tags`). */
+    persistent_volume_claims_as_tags: setting(kinds.bool, true),
+  }),
+  kubernetes: section({
+    /** Off by default: one cluster instance should watch the API server, not every node (docs/collectors/kubernetes.md). */
+    enabled: setting(kinds.toggle, 'false'),
+    /** Empty: in-cluster (KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT). */
+    api_url: setting(kinds.text, ''),
+    token_file: setting(kinds.text, `${SERVICE_ACCOUNT}/token`),
+    ca_file: setting(kinds.text, `${SERVICE_ACCOUNT}/ca.crt`),
+    tls_verify: setting(kinds.bool, true),
+    kube_service_ignore_readiness: setting(kinds.bool, false),
+    namespace_labels_as_tags: setting(kinds.rules, {}),
+    namespace_annotations_as_tags: setting(kinds.rules, {}),
   }),
   ecs: section({
     enabled: setting(kinds.toggle, 'auto'),
@@ -107,6 +125,8 @@ export const CONFIG_SCHEMA = v.object({
     metadata_uri: setting(kinds.text, '', { standardEnv: 'ECS_CONTAINER_METADATA_URI' }),
     metadata_v2: setting(kinds.toggle, 'auto'),
     task_tags: setting(kinds.bool, false),
+    /** `:` -> `_` in resource tag keys (the Agent's `ecs_resource_tags_replace_colon`). */
+    resource_tags_replace_colon: setting(kinds.bool, false),
   }),
 });
 

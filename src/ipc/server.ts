@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../clock.js';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';
@@ -22,7 +23,6 @@ import {
   entitiesBody,
   errorResponse,
   parseCardinalityParam,
-  parseEntityParam,
   parsePidParam,
   parsePrefixParams,
   requiredParam,
@@ -31,9 +31,10 @@ import {
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
 import { serveStream, streamHeaders } from './stream.js';
+import { StreamEncoder } from './stream-encoding.js';
 
 export interface IpcServerOptions {
-  readonly tagger: Tagger;
+  readonly tagger: TaggerPort;
   /** Unix socket path; empty or absent for none. */
   readonly socketPath?: string;
   /** Loopback `host:port` (port 0 picks one); empty or absent for none. */
@@ -42,6 +43,8 @@ export interface IpcServerOptions {
   readonly authTokenFile?: string;
   readonly token?: string;
   readonly logger?: Logger;
+  /** Ages the stream encoder's cache. */
+  readonly clock?: Clock;
   readonly heartbeatMs?: number;
   readonly maxConnections?: number;
   /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
@@ -94,6 +97,7 @@ export class IpcServer {
   private readonly requested = new WeakSet<Socket>();
   private readonly closing = new AbortController();
   private readonly limiter: Limiter;
+  private readonly encoder: StreamEncoder;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
 
@@ -103,6 +107,7 @@ export class IpcServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
+    this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
@@ -127,6 +132,11 @@ export class IpcServer {
       this.tcp = await listenTcp(this.watchErrors(this.newServer()), tcp.host, tcp.port, this.backlog);
       this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
     }
+  }
+
+  /** Forgets the cached stream encodings: the next snapshot encodes every entity (benchmarks measure it). */
+  forgetEncodings(): void {
+    this.encoder.clear();
   }
 
   /** Stops accepting, ends streams, waits up to `graceMs` for requests in flight, then cuts. */
@@ -257,6 +267,7 @@ export class IpcServer {
           if (req.method === 'HEAD') return void res.writeHead(200, streamHeaders(this.options.heartbeatMs ?? 30_000)).end();
           return await serveStream(res, query, {
             tagger: this.options.tagger,
+            encoder: this.encoder,
             logger: this.logger,
             stats: this.stats,
             limiter: this.limiter,
@@ -288,10 +299,9 @@ export class IpcServer {
   }
 
   private async tags(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const parsed = parseEntityParam(params);
-    const cardinality = parseCardinalityParam(params);
     const tagger = this.options.tagger;
-    const id = parsed.short ? (tagger.store.resolveShortId(parsed.value) ?? parsed.id) : parsed.id;
+    const id = tagger.resolve(requiredParam(params, 'entity'));
+    const cardinality = parseCardinalityParam(params);
     const tags = await tagger.tag(id, cardinality);
     const body: TagsBody = { entity: id, cardinality, tags };
     this.send(res, '/v1/tags', 200, body);

@@ -212,7 +212,7 @@ function envelope(raw: WireEnvelope, decodeEvent: EventDecoder): EventEnvelope {
 }
 
 /** A gRPC status as one of the project's typed errors (callers branch on `code`). */
-export function grpcError(error: ServiceError, what: string, timeoutMs = 0): TaggerError {
+function grpcError(error: ServiceError, what: string, timeoutMs = 0): TaggerError {
   switch (error.code) {
     case status.NOT_FOUND:
       return new NotFoundError(what);

@@ -22,7 +22,7 @@ import type { ContainerRecord, EventEnvelope, TaskRecord } from './types.js';
 
 export const CONTAINERD_SOURCE = 'containerd';
 /** containerd filter syntax; filters are ORed. */
-export const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
+const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
 const MAX_QUEUE = 10_000;
 const MAX_EXITS = 4_096;
 
@@ -75,7 +75,6 @@ export class ContainerdCollector implements Collector {
     this.healthState = { healthy: false, message: `connecting to ${this.api.target}` };
     if (options.autodetect) this.detect = (signal) => detectSocket(options.socket, signal);
   }
-
 
   /** How the container's init process last ended, if this collector saw it. */
   exitOf(entity: EntityId): ExitRecord | undefined {

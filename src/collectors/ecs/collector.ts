@@ -14,7 +14,7 @@
  */
 import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import type { Clock } from '../../clock.js';
-import { CONTAINER_PREFIX, ECS_TASK_PREFIX } from '../../entity.js';
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX, GLOBAL_ENTITY_ID } from '../../entity.js';
 import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
@@ -31,6 +31,8 @@ export interface EcsCollectorOptions {
   readonly client: EcsSource;
   /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -72,6 +74,7 @@ export class EcsCollector implements Collector {
   readonly counters: EcsCounters = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
+  private readonly replaceColon: boolean;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
@@ -88,6 +91,7 @@ export class EcsCollector implements Collector {
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
+    this.replaceColon = options.replaceColon === true;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
@@ -189,7 +193,7 @@ export class EcsCollector implements Collector {
       case 'local':
         return taskFromMetadata(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
       case 'v2':
-        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)));
+        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)), 'FARGATE');
       case 'agent': {
         const cluster = await this.clusterName(signal);
         if (entity.startsWith(ECS_TASK_PREFIX)) {
@@ -229,8 +233,9 @@ export class EcsCollector implements Collector {
   }
 
   private found(task: EcsTask): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
-    for (const info of infos) this.cache.set(info.entity, infos);
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon });
+    // The global entity is not looked up through ECS: only the task's own entities are cached.
+    for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
     this.counters.found++;
     this.healthState = { healthy: true, message: this.describe() };

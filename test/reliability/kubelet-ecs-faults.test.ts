@@ -140,18 +140,18 @@ describe.skipIf(!hasOpenssl())('kubelet faults: the last good state is kept, err
 
   /** Two full polls after now, the last one successful. */
   async function recovered(): Promise<void> {
-    const polls = collector.stats.polls;
-    await waitFor(() => collector.stats.polls >= polls + 2 && health().healthy, 4 * KUBELET_TIMEOUT_MS, 'a successful poll after the fault');
+    const polls = collector.counters.polls;
+    await waitFor(() => collector.counters.polls >= polls + 2 && health().healthy, 4 * KUBELET_TIMEOUT_MS, 'a successful poll after the fault');
   }
 
   /** Injects a fault, checks it is counted and harmless, removes it, checks recovery. */
   async function faultCycle(apply: () => void, remove: () => void, message: RegExp, failures = 2, during?: () => Promise<void>): Promise<void> {
     const before = snapshot();
     const errors = errorsCounted();
-    const failed = collector.stats.failedPolls;
+    const failed = collector.counters.failedPolls;
     apply();
     await during?.();
-    await waitFor(() => collector.stats.failedPolls >= failed + failures && errorsCounted() >= errors + failures, failures * KUBELET_TIMEOUT_MS + 5_000, `${failures} failed polls`);
+    await waitFor(() => collector.counters.failedPolls >= failed + failures && errorsCounted() >= errors + failures, failures * KUBELET_TIMEOUT_MS + 5_000, `${failures} failed polls`);
     expect(health().healthy).toBe(false);
     expect(health().message).toMatch(message);
     expect(health().message).toContain(`keeping the last good state: ${FIXTURE_PODS} pods`);
@@ -229,9 +229,9 @@ describe.skipIf(!hasOpenssl())('kubelet faults: the last good state is kept, err
   it('a TCP reset mid-body', () => faultCycle(...withFault({ kind: 'reset' }), /cannot reach/));
 
   it('truncated JSON', async () => {
-    const malformed = collector.stats.malformedPolls;
+    const malformed = collector.counters.malformedPolls;
     await faultCycle(...withFault({ kind: 'truncated' }), /cannot decode JSON/);
-    expect(collector.stats.malformedPolls).toBeGreaterThanOrEqual(malformed + 2);
+    expect(collector.counters.malformedPolls).toBeGreaterThanOrEqual(malformed + 2);
   });
 
   it('an HTML error page with status 200', () =>

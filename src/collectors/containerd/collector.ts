@@ -21,7 +21,7 @@ import { containerdOrigin } from './origin.js';
 import { extractContainer, isSandbox, podEntityOf } from './extract.js';
 import type { ContainerRecord, EventEnvelope, TaskRecord } from './types.js';
 
-export const SOURCE = 'containerd';
+export const CONTAINERD_SOURCE = 'containerd';
 /** containerd filter syntax; filters are ORed. */
 const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
 const MAX_QUEUE = 10_000;
@@ -50,7 +50,7 @@ export interface ExitRecord {
 }
 
 export class ContainerdCollector implements Collector {
-  readonly name = SOURCE;
+  readonly name = CONTAINERD_SOURCE;
   readonly fetchPrefixes = [CONTAINER_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   private readonly api: ContainerdApi;
@@ -63,7 +63,7 @@ export class ContainerdCollector implements Collector {
   private readonly initPids = new Map<string, number>();
   /** Exit codes of init processes seen, by entity, for explain (only recent deaths matter). */
   private readonly exitRecords = boundedCache<EntityId, ExitRecord>({ max: MAX_EXITS });
-  private state: CollectorHealth;
+  private healthState: CollectorHealth;
   private closed = false;
   /** Counts for metrics and tests. */
   readonly counters = { sessions: 0, events: 0, pushes: 0, deletes: 0, streamErrors: 0, kubeletRequests: 0, specsSkipped: 0 };
@@ -73,7 +73,7 @@ export class ContainerdCollector implements Collector {
     this.api = options.api;
     this.only = new Set(options.namespaces ?? []);
     this.excluded = new Set(options.excludeNamespaces ?? []);
-    this.state = { healthy: false, message: `connecting to ${this.api.target}` };
+    this.healthState = { healthy: false, message: `connecting to ${this.api.target}` };
     if (options.autodetect) this.detect = (signal) => detectSocket(options.socket, signal);
   }
 
@@ -83,7 +83,7 @@ export class ContainerdCollector implements Collector {
   }
 
   health(): CollectorHealth {
-    return this.state;
+    return this.healthState;
   }
 
   explain(entity: EntityId): readonly string[] {
@@ -112,7 +112,7 @@ export class ContainerdCollector implements Collector {
         onEnd: (error, delay) => {
           if (this.closed) return false;
           this.counters.streamErrors++;
-          this.state = { healthy: false, message: `containerd at ${this.api.target}: ${causeMessage(error)}; retrying in ${delay} ms` };
+          this.healthState = { healthy: false, message: `containerd at ${this.api.target}: ${causeMessage(error)}; retrying in ${delay} ms` };
           ctx.logger.warn({ error: causeMessage(error), delayMs: delay, wasSynced: synced }, 'containerd session ended; resubscribing');
           // Readiness must not wait on an engine that is not there.
           ctx.markSynced();
@@ -139,7 +139,7 @@ export class ContainerdCollector implements Collector {
       } else {
         // Not running: its tags serve for the deletion grace, then go.
         if (task) this.rememberExit(id, namespace, task.exitStatus, task.exitedAt);
-        infos.push(deletionTagInfo(SOURCE, entity));
+        infos.push(deletionTagInfo(CONTAINERD_SOURCE, entity));
       }
       ctx.logger.debug({ entity, namespace }, 'fetched container on a cache miss');
       return { found: true, infos };
@@ -185,7 +185,7 @@ export class ContainerdCollector implements Collector {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const count = await this.resync(ctx);
-      this.state = { healthy: true, message: `connected to ${this.api.target}; ${count} containers` };
+      this.healthState = { healthy: true, message: `connected to ${this.api.target}; ${count} containers` };
       onSynced();
       ctx.markSynced();
       for (;;) {
@@ -292,12 +292,12 @@ export class ContainerdCollector implements Collector {
 
   private deletion(id: string): TagInfo {
     this.counters.deletes++;
-    return deletionTagInfo(SOURCE, containerEntityId(id));
+    return deletionTagInfo(CONTAINERD_SOURCE, containerEntityId(id));
   }
 
   private extract(container: ContainerRecord): TagInfo {
     if (container.specSkipped) this.counters.specsSkipped++;
-    const info = extractContainer(container, { source: SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const info = extractContainer(container, { source: CONTAINERD_SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
     const origin = containerdOrigin(this.initPids.get(container.id));
     return origin ? { ...info, origin } : info;
   }

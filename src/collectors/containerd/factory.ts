@@ -4,10 +4,10 @@
 import { compileRules } from '../../rules.js';
 import type { CollectorFactory } from '../factory.js';
 import { ContainerdClient } from './client.js';
-import { ContainerdCollector, SOURCE } from './collector.js';
+import { ContainerdCollector, CONTAINERD_SOURCE } from './collector.js';
 
 export const containerdCollectorFactory: CollectorFactory = {
-  name: SOURCE,
+  name: CONTAINERD_SOURCE,
   enabled: (config) => config.containerd.enabled,
   create: (deps, autodetect) => {
     const c = deps.config.containerd;

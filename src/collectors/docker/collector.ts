@@ -55,6 +55,8 @@ export interface DockerCollectorOptions {
 const REFRESH_ACTIONS: ReadonlySet<string> = new Set(['start', 'restart', 'rename', 'update']);
 /** Actions after which the container is gone: dockerd `die`/`destroy`, Podman `remove`. */
 const GONE_ACTIONS: ReadonlySet<string> = new Set(['die', 'destroy', 'remove']);
+/** The source name of Docker's (and Podman's, through the same API) tags. */
+export const DOCKER_SOURCE = 'docker';
 const MAX_IMAGE_CACHE = 1_000;
 const MAX_EXIT_CODES = 10_000;
 
@@ -91,7 +93,7 @@ export class DockerCollector implements Collector {
 
   constructor(private readonly options: DockerCollectorOptions) {
     this.client = options.client;
-    this.name = options.source ?? 'docker';
+    this.name = options.source ?? DOCKER_SOURCE;
     this.inspectSlots = new Limiter(options.inspectConcurrency ?? 8);
     this.healthState = { healthy: false, message: `connecting to ${this.client.display}` };
     if (options.autodetect) {

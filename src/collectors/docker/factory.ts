@@ -11,15 +11,15 @@ import { ConfigError, causeMessage } from '../../errors.js';
 import { compileRules } from '../../rules.js';
 import type { CollectorFactory } from '../factory.js';
 import { DockerClient } from './client.js';
-import { DockerCollector } from './collector.js';
+import { DOCKER_SOURCE, DockerCollector } from './collector.js';
 
 export const dockerCollectorFactory: CollectorFactory = {
-  name: 'docker',
+  name: DOCKER_SOURCE,
   enabled: (config) => config.docker.enabled,
   create: ({ config }, autodetect) =>
     new DockerCollector({
       client: clientFor(config.docker),
-      source: 'docker',
+      source: DOCKER_SOURCE,
       labelRules: compileRules(config.docker.labels_as_tags, 'label', 'docker.labels_as_tags'),
       envRules: compileRules(config.docker.env_as_tags, 'env', 'docker.env_as_tags'),
       excludePauseContainers: config.docker.exclude_pause_container,

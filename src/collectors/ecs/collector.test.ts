@@ -67,7 +67,7 @@ describe('EcsCollector with task metadata v4', () => {
     expect((await c.fetch(EC2_TASK, ctx, signal())).found).toBe(true);
     expect((await c.fetch(PAUSE, ctx, signal())).found).toBe(true);
     expect(v4.total).toBe(1);
-    expect(c.stats.cacheHits).toBe(2);
+    expect(c.counters.cacheHits).toBe(2);
   });
 
   it('a container of another task is not found; repeated misses reuse the local task for a while', async () => {
@@ -108,7 +108,7 @@ describe('EcsCollector with task metadata v4', () => {
       const c = collector({ metadataUriV4: v4.url, timeoutMs: 200 });
       await expect(c.fetch(CURL, context(), signal())).rejects.toMatchObject({ code });
       expect(c.health().healthy).toBe(false);
-      expect(c.stats.errors).toBe(1);
+      expect(c.counters.errors).toBe(1);
     }
   });
 });
@@ -182,7 +182,7 @@ describe('EcsCollector with the agent introspection API (EC2 daemon mode)', () =
     expect(tagger.tagSync(PAUSE)).toContain('ecs_container_name:~internal~ecs~pause');
     expect(await tagger.tag(EC2_TASK)).toContain('task_family:curltest');
     expect(v4.total + a.total).toBe(before);
-    expect(c.stats.lookups).toBe(1);
+    expect(c.counters.lookups).toBe(1);
   });
 });
 

@@ -50,7 +50,7 @@ export interface EcsCollectorOptions {
   readonly clock?: Clock;
 }
 
-export interface EcsStats {
+export interface EcsCounters {
   lookups: number;
   cacheHits: number;
   found: number;
@@ -73,7 +73,7 @@ export class EcsCollector implements Collector {
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, ECS_TASK_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   readonly pullIntervalMs: number;
-  readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
+  readonly counters: EcsCounters = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
   private readonly replaceColon: boolean;
@@ -90,7 +90,7 @@ export class EcsCollector implements Collector {
   /** Origin facts read from a task's metadata payload, beside the task that extract.ts normalises from it. */
   private readonly origins = new WeakMap<EcsTask, Map<EntityId, OriginFacts>>();
   private cluster: string | undefined;
-  private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
+  private healthState: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
@@ -106,10 +106,10 @@ export class EcsCollector implements Collector {
   }
 
   async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
-    this.stats.lookups++;
+    this.counters.lookups++;
     const hit = this.cache.get(entity);
     if (hit) {
-      this.stats.cacheHits++;
+      this.counters.cacheHits++;
       return { found: true, infos: hit };
     }
     let answered = false;
@@ -143,12 +143,12 @@ export class EcsCollector implements Collector {
       }
     }
     if (!answered && lastError !== undefined) {
-      this.stats.errors++;
-      this.state = { healthy: false, message: `last lookup failed: ${causeMessage(lastError)}` };
+      this.counters.errors++;
+      this.healthState = { healthy: false, message: `last lookup failed: ${causeMessage(lastError)}` };
       throw lastError;
     }
-    this.stats.notFound++;
-    this.state = { healthy: true, message: this.describe() };
+    this.counters.notFound++;
+    this.healthState = { healthy: true, message: this.describe() };
     return { found: false };
   }
 
@@ -170,7 +170,7 @@ export class EcsCollector implements Collector {
   }
 
   health(): CollectorHealth {
-    return this.state;
+    return this.healthState;
   }
 
   async close(): Promise<void> {
@@ -205,7 +205,7 @@ export class EcsCollector implements Collector {
           const list = await this.sharedRequest('agent-tasks', ctx, () => this.client.introspectionTasks(signal));
           return taskFromIntrospection(findIntrospectionTask(list, entity.slice(ECS_TASK_PREFIX.length)), cluster);
         }
-        this.stats.requests++;
+        this.counters.requests++;
         return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
       }
     }
@@ -222,7 +222,7 @@ export class EcsCollector implements Collector {
     const now = ctx.clock.now();
     const cached = this.shared.get(key);
     if (cached && cached.until > now) return cached.value;
-    this.stats.requests++;
+    this.counters.requests++;
     const value = request();
     this.shared.set(key, { value, until: now + this.localTtlMs });
     value.catch(() => {
@@ -235,7 +235,7 @@ export class EcsCollector implements Collector {
   private async clusterName(signal: AbortSignal): Promise<string | undefined> {
     if (this.cluster !== undefined) return this.cluster;
     try {
-      this.stats.requests++;
+      this.counters.requests++;
       this.cluster = clusterFromIntrospection(await this.client.introspectionMetadata(signal));
     } catch {
       // The task lookup that follows reports the real problem if the agent is down.
@@ -252,8 +252,8 @@ export class EcsCollector implements Collector {
     // The global entity is not looked up through ECS: only the task's own entities are cached.
     for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
-    this.stats.found++;
-    this.state = { healthy: true, message: this.describe() };
+    this.counters.found++;
+    this.healthState = { healthy: true, message: this.describe() };
     return { found: true, infos };
   }
 

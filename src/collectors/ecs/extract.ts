@@ -11,7 +11,7 @@ import { addContainerLabelTags } from '../container-tags.js';
 import { addImageTags, WORKLOADMETA_IMAGE_RULES } from '../image-ref.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { EcsIntrospectionMetadata, EcsIntrospectionTask, EcsTaskMetadata } from './types.js';
-import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
+import { arrayOf, isRecord, stringEntries, trimmedTextOrNumber } from '../json-fields.js';
 
 export const ECS_SOURCE = 'ecs';
 
@@ -73,7 +73,7 @@ export function clusterName(cluster: string): string {
 
 /** A task ARN field with its parts; undefined when it is not a string naming a task. */
 function taskArnOf(value: unknown): { arn: string; id: string; region?: string; account?: string } | undefined {
-  const arn = str(value);
+  const arn = trimmedTextOrNumber(value);
   if (arn === undefined) return undefined;
   const parts = parseTaskArn(arn);
   return parts.id === undefined ? undefined : { ...parts, arn, id: parts.id };
@@ -88,21 +88,21 @@ export function taskFromMetadata(raw: unknown, launchType?: string): EcsTask | u
   const m = raw as EcsTaskMetadata;
   const fromArn = taskArnOf(m.TaskARN);
   if (fromArn === undefined) return undefined;
-  const az = str(m.AvailabilityZone);
-  const cluster = str(m.Cluster);
+  const az = trimmedTextOrNumber(m.AvailabilityZone);
+  const cluster = trimmedTextOrNumber(m.Cluster);
   const containers = containersOf(m.Containers);
   return opt({
     arn: fromArn.arn,
     id: fromArn.id,
-    family: str(m.Family),
-    version: str(m.Revision),
+    family: trimmedTextOrNumber(m.Family),
+    version: trimmedTextOrNumber(m.Revision),
     cluster: cluster === undefined ? undefined : clusterName(cluster),
     clusterArn: cluster?.startsWith('arn:') ? cluster : undefined,
-    service: str(m.ServiceName),
+    service: trimmedTextOrNumber(m.ServiceName),
     region: fromArn.region,
     account: fromArn.account,
     availabilityZone: az,
-    launchType: str(m.LaunchType) ?? launchType,
+    launchType: trimmedTextOrNumber(m.LaunchType) ?? launchType,
     containers,
     resourceTags: [...stringEntries(m.TaskTags), ...stringEntries(m.ContainerInstanceTags)],
   });
@@ -118,8 +118,8 @@ export function taskFromIntrospection(raw: unknown, cluster: string | undefined)
   return opt({
     arn: fromArn.arn,
     id: fromArn.id,
-    family: str(t.Family),
-    version: str(t.Version),
+    family: trimmedTextOrNumber(t.Family),
+    version: trimmedTextOrNumber(t.Version),
     cluster,
     region: fromArn.region,
     account: fromArn.account,
@@ -131,7 +131,7 @@ export function taskFromIntrospection(raw: unknown, cluster: string | undefined)
 /** The cluster name of `/v1/metadata`. */
 export function clusterFromIntrospection(raw: unknown): string | undefined {
   if (!isRecord(raw)) return undefined;
-  const cluster = str((raw as EcsIntrospectionMetadata).Cluster);
+  const cluster = trimmedTextOrNumber((raw as EcsIntrospectionMetadata).Cluster);
   return cluster === undefined ? undefined : clusterName(cluster);
 }
 
@@ -202,11 +202,6 @@ function addFargateContainerTags(list: TagList, container: EcsContainer): void {
   addContainerLabelTags(list, container.labels ?? {});
 }
 
-function str(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
 /** Drops undefined fields, so optional properties are absent rather than undefined. */
 function opt<T extends object>(value: T): T {
   for (const key of Object.keys(value) as Array<keyof T>) if (value[key] === undefined) delete value[key];
@@ -218,16 +213,16 @@ function containersOf(raw: unknown): EcsContainer[] {
   const containers: EcsContainer[] = [];
   for (const c of arrayOf(raw)) {
     if (!isRecord(c)) continue;
-    const id = str(c.DockerId);
+    const id = trimmedTextOrNumber(c.DockerId);
     if (id === undefined) continue;
     const labels = stringEntries(c.Labels);
     containers.push(
       opt({
         entity: containerEntityId(id),
-        name: str(c.Name),
-        dockerName: str(c.DockerName),
-        image: str(c.Image),
-        imageId: str(c.ImageID),
+        name: trimmedTextOrNumber(c.Name),
+        dockerName: trimmedTextOrNumber(c.DockerName),
+        image: trimmedTextOrNumber(c.Image),
+        imageId: trimmedTextOrNumber(c.ImageID),
         labels: labels.length > 0 ? Object.fromEntries(labels) : undefined,
       }),
     );

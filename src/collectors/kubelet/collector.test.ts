@@ -79,7 +79,7 @@ describe('KubeletCollector polling and diff', () => {
     expect(collector.health().healthy).toBe(true);
     await collector.pull(ctx);
     expect(pushes.length).toBe(1);
-    expect(collector.stats.podsExtracted).toBe(24);
+    expect(collector.counters.podsExtracted).toBe(24);
   });
 
   it('ignores churn in fields no tag comes from (resourceVersion, conditions, restart counts)', async () => {
@@ -102,22 +102,22 @@ describe('KubeletCollector polling and diff', () => {
     const list = freshList();
     list.items.reverse();
     fake.body = JSON.stringify(list);
-    const extracted = collector.stats.podsExtracted;
+    const extracted = collector.counters.podsExtracted;
     await collector.pull(ctx);
     // The fixture's layout differs from JSON.stringify's for some pods: those are parsed once
     // (and found unchanged by fingerprint); after that every pod matches by its bytes.
     expect(pushes.length).toBe(1);
-    const before = collector.stats.podsUnchangedBytes;
+    const before = collector.counters.podsUnchangedBytes;
     await collector.pull(ctx);
     expect(pushes.length).toBe(1);
-    expect(collector.stats.podsUnchangedBytes - before).toBe(24);
-    expect(collector.stats.podsExtracted).toBe(extracted);
+    expect(collector.counters.podsUnchangedBytes - before).toBe(24);
+    expect(collector.counters.podsExtracted).toBe(extracted);
     // Deleting a pod is still seen when the rest match by bytes.
     list.items.splice(3, 1);
     fake.body = JSON.stringify(list);
     await collector.pull(ctx);
     expect(entitiesOf(pushes[1], true).length).toBeGreaterThan(0);
-    expect(collector.stats.podsUnchangedBytes - before).toBe(24 + 23);
+    expect(collector.counters.podsUnchangedBytes - before).toBe(24 + 23);
   });
 
   it('one malformed pod among byte-identical ones fails the whole poll and keeps the state', async () => {
@@ -128,7 +128,7 @@ describe('KubeletCollector polling and diff', () => {
     const at = compact.lastIndexOf('"phase":"Running"');
     fake.body = `${compact.slice(0, at)}"phase":Running${compact.slice(at + '"phase":"Running"'.length)}`;
     await expect(collector.pull(ctx)).rejects.toThrow(/item/);
-    expect(collector.stats.malformedPolls).toBe(1);
+    expect(collector.counters.malformedPolls).toBe(1);
     expect(collector.health().healthy).toBe(false);
     fake.body = compact;
     await collector.pull(ctx);
@@ -182,8 +182,8 @@ describe('KubeletCollector polling and diff', () => {
       expect(collector.health().message).toContain('keeping the last good state: 24 pods');
     }
     expect(collector.health().message).toContain('nodes/proxy');
-    expect(collector.stats.failedPolls).toBe(5);
-    expect(collector.stats.malformedPolls).toBe(3);
+    expect(collector.counters.failedPolls).toBe(5);
+    expect(collector.counters.malformedPolls).toBe(3);
     expect(pushes.length).toBe(1);
     fake.misbehave = 'none';
     await collector.pull(ctx);
@@ -207,7 +207,7 @@ describe('KubeletCollector polling and diff', () => {
     fake.body = JSON.stringify(list);
     await collector.pull(ctx);
     expect(entitiesOf(pushes[0]).length).toBe(48);
-    expect(collector.stats.malformedPods).toBe(3);
+    expect(collector.counters.malformedPods).toBe(3);
   });
 });
 
@@ -228,7 +228,7 @@ describe('KubeletCollector fetch on a miss', () => {
     const results = await Promise.all([collector.fetch(`container_id://${NEW_ID}`, ctx, signal), collector.fetch(`container_id://${NEW_ID}`, ctx, signal), collector.fetch(`container_id://${'cd'.repeat(32)}`, ctx, signal)]);
     expect(results.map((r) => r.found)).toEqual([true, true, false]);
     expect(fake.podRequests).toBe(2);
-    expect(collector.stats.repolls).toBe(1);
+    expect(collector.counters.repolls).toBe(1);
     expect(entitiesOf(pushes[1])).toContain(`container_id://${NEW_ID}`);
   });
 
@@ -239,7 +239,7 @@ describe('KubeletCollector fetch on a miss', () => {
     clock.advance(500);
     expect((await collector.fetch(`container_id://${'cd'.repeat(32)}`, ctx, signal)).found).toBe(false);
     expect(fake.podRequests).toBe(1);
-    expect(collector.stats.repollsSkipped).toBe(1);
+    expect(collector.counters.repollsSkipped).toBe(1);
     clock.advance(600);
     expect((await collector.fetch(`container_id://${'cd'.repeat(32)}`, ctx, signal)).found).toBe(false);
     expect(fake.podRequests).toBe(2);

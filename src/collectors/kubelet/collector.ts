@@ -43,7 +43,7 @@ export interface KubeletCollectorOptions {
   readonly minRepollIntervalMs?: number;
 }
 
-export interface KubeletStats {
+export interface KubeletCounters {
   polls: number;
   failedPolls: number;
   /** Polls whose body was not a PodList (part of failedPolls). */
@@ -75,7 +75,7 @@ export class KubeletCollector implements Collector {
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, POD_PREFIX];
   readonly pullIntervalMs: number;
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
-  readonly stats: KubeletStats = { polls: 0, failedPolls: 0, malformedPolls: 0, malformedPods: 0, podsExtracted: 0, podsUnchangedBytes: 0, deletionsPushed: 0, repolls: 0, repollsSkipped: 0 };
+  readonly counters: KubeletCounters = { polls: 0, failedPolls: 0, malformedPolls: 0, malformedPods: 0, podsExtracted: 0, podsUnchangedBytes: 0, deletionsPushed: 0, repolls: 0, repollsSkipped: 0 };
   private readonly client: KubeletSource;
   private readonly extractOptions: KubeletExtractOptions;
   private readonly minRepollMs: number;
@@ -87,7 +87,7 @@ export class KubeletCollector implements Collector {
   private known = new Set<EntityId>();
   private inflight: Promise<void> | undefined;
   private lastPollStart = Number.NEGATIVE_INFINITY;
-  private state: CollectorHealth = { healthy: true, message: 'no poll yet' };
+  private healthState: CollectorHealth = { healthy: true, message: 'no poll yet' };
 
   constructor(options: KubeletCollectorOptions) {
     this.client = options.client;
@@ -109,7 +109,7 @@ export class KubeletCollector implements Collector {
   }
 
   health(): CollectorHealth {
-    return this.state;
+    return this.healthState;
   }
 
   async close(): Promise<void> {
@@ -137,10 +137,10 @@ export class KubeletCollector implements Collector {
   private async repoll(ctx: CollectorContext): Promise<void> {
     if (this.inflight) return this.inflight.catch(() => undefined);
     if (ctx.clock.now() - this.lastPollStart < this.minRepollMs) {
-      this.stats.repollsSkipped++;
+      this.counters.repollsSkipped++;
       return;
     }
-    this.stats.repolls++;
+    this.counters.repolls++;
     await this.poll(ctx).catch((error: unknown) => ctx.logger.warn({ error: causeMessage(error) }, 'kubelet re-poll on a cache miss failed; keeping the last good state'));
   }
 
@@ -153,20 +153,20 @@ export class KubeletCollector implements Collector {
 
   private async pollOnce(ctx: CollectorContext): Promise<void> {
     this.lastPollStart = ctx.clock.now();
-    this.stats.polls++;
+    this.counters.polls++;
     let items: PollItem[];
     try {
       items = this.readItems(await this.client.getPodsBody(ctx.signal));
     } catch (error) {
-      this.stats.failedPolls++;
-      if (isTaggerError(error, 'TAGGER_DECODE')) this.stats.malformedPolls++;
+      this.counters.failedPolls++;
+      if (isTaggerError(error, 'TAGGER_DECODE')) this.counters.malformedPolls++;
       const kept = this.pods.size > 0 ? ` (keeping the last good state: ${this.pods.size} pods)` : '';
-      this.state = { healthy: false, message: `${causeMessage(error)}${kept}` };
+      this.healthState = { healthy: false, message: `${causeMessage(error)}${kept}` };
       throw error;
     }
     const infos = this.apply(items, ctx);
     if (infos.length > 0) ctx.sink.push(infos);
-    this.state = { healthy: true, message: `polling ${this.client.url}: ${this.pods.size} pods` };
+    this.healthState = { healthy: true, message: `polling ${this.client.url}: ${this.pods.size} pods` };
     ctx.markSynced();
   }
 
@@ -191,7 +191,7 @@ export class KubeletCollector implements Collector {
       }
       items[i] = { raw: parseJsonBytes(bytes, `kubelet ${this.client.url}/pods item ${i}`), digest };
     }
-    this.stats.podsUnchangedBytes += same;
+    this.counters.podsUnchangedBytes += same;
     return items;
   }
 
@@ -206,7 +206,7 @@ export class KubeletCollector implements Collector {
       }
       const uid = podUidOf(item.raw);
       if (uid === undefined) {
-        this.stats.malformedPods++;
+        this.counters.malformedPods++;
         continue;
       }
       if (next.has(uid)) continue;
@@ -218,20 +218,20 @@ export class KubeletCollector implements Collector {
       }
       const extracted = extractPod(item.raw, this.extractOptions);
       if (extracted === undefined) continue;
-      this.stats.podsExtracted++;
+      this.counters.podsExtracted++;
       if (extracted.problems.length > 0) ctx.logger.debug({ pod: uid, problems: extracted.problems }, 'pod metadata partly unusable');
       out.push(...withPodOrigin(extracted.infos, podOrigin(item.raw)));
       const gone = new Set<EntityId>(extracted.staleContainers);
       if (previous) for (const id of previous.entities) gone.add(id);
       for (const id of extracted.entities) gone.delete(id);
       for (const id of gone) out.push(deletionTagInfo(this.source, id));
-      this.stats.deletionsPushed += gone.size;
+      this.counters.deletionsPushed += gone.size;
       next.set(uid, { uid, fingerprint, entities: extracted.entities, digest: item.digest });
     }
     for (const [uid, state] of this.pods) {
       if (next.has(uid)) continue;
       for (const id of state.entities) out.push(deletionTagInfo(this.source, id));
-      this.stats.deletionsPushed += state.entities.length;
+      this.counters.deletionsPushed += state.entities.length;
     }
     this.pods = next;
     const byDigest = new Map<string, PodState>();

@@ -19,7 +19,7 @@ import { addImageTags, isImageId, WORKLOADMETA_IMAGE_RULES } from '../image-ref.
 import { specEnv } from './extract-env.js';
 import { resolveTemplates, type TemplateContext } from './extract-templates.js';
 import type { KubePod } from './types.js';
-import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
+import { arrayOf, isRecord, nonEmptyString, stringEntries } from '../json-fields.js';
 
 export const KUBELET_SOURCE = 'kubelet';
 
@@ -101,7 +101,7 @@ const DIGITS = /^[0-9]{3,}$/;
 
 /** The pod's UID, or undefined when the item is not a pod with one. */
 export function podUidOf(raw: unknown): string | undefined {
-  return isRecord(raw) && isRecord(raw.metadata) ? str(raw.metadata.uid) : undefined;
+  return isRecord(raw) && isRecord(raw.metadata) ? nonEmptyString(raw.metadata.uid) : undefined;
 }
 
 /**
@@ -112,26 +112,26 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
   if (!isRecord(raw)) return undefined;
   const pod = raw as KubePod;
   const meta = isRecord(pod.metadata) ? pod.metadata : {};
-  const uid = str(meta.uid);
+  const uid = nonEmptyString(meta.uid);
   if (uid === undefined) return undefined;
   const spec = isRecord(pod.spec) ? pod.spec : {};
   const status = isRecord(pod.status) ? pod.status : {};
   const source = options.source ?? KUBELET_SOURCE;
   const problems: string[] = [];
-  const podName = str(meta.name);
+  const podName = nonEmptyString(meta.name);
   const labels = stringEntries(meta.labels);
   const annotations = stringEntries(meta.annotations);
   const labelMap = new Map(labels);
   const annotationMap = new Map(annotations);
 
   const podTags = new TagList();
-  podTags.addLow(Kube.namespace, str(meta.namespace));
+  podTags.addLow(Kube.namespace, nonEmptyString(meta.namespace));
   podTags.addOrchestrator(Kube.podName, podName);
-  podTags.addLow(Kube.podPhase, str(status.phase)?.toLowerCase());
-  podTags.addLow(Kube.qos, str(status.qosClass));
-  podTags.addLow(Kube.priorityClass, str(spec.priorityClassName));
-  podTags.addLow(Kube.runtimeClass, str(spec.runtimeClassName));
-  const claims = arrayOf(spec.volumes).map((v) => (isRecord(v) && isRecord(v.persistentVolumeClaim) ? str(v.persistentVolumeClaim.claimName) : undefined));
+  podTags.addLow(Kube.podPhase, nonEmptyString(status.phase)?.toLowerCase());
+  podTags.addLow(Kube.qos, nonEmptyString(status.qosClass));
+  podTags.addLow(Kube.priorityClass, nonEmptyString(spec.priorityClassName));
+  podTags.addLow(Kube.runtimeClass, nonEmptyString(spec.runtimeClassName));
+  const claims = arrayOf(spec.volumes).map((v) => (isRecord(v) && isRecord(v.persistentVolumeClaim) ? nonEmptyString(v.persistentVolumeClaim.claimName) : undefined));
   const podFacts: PodFacts = { labels: labelMap, claims: options.persistentVolumeClaims === false ? [] : claims };
   for (const owner of arrayOf(meta.ownerReferences)) addOwnerTags(podTags, owner, podFacts);
   for (const [key, value] of labels) {
@@ -147,7 +147,7 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
   for (const c of [...arrayOf(spec.initContainers), ...arrayOf(spec.containers)]) for (const vendor of gpuVendors(c)) podTags.addLow(Kube.gpuVendor, vendor);
   for (const [annotation, tag] of POD_ANNOTATION_TAGS) podTags.addLow(tag, annotationMap.get(annotation));
   podTags.addOrchestrator(Kube.oshiftDeployment, annotationMap.get('openshift.io/deployment.name'));
-  const templates: TemplateContext = { namespace: str(meta.namespace), podName, podUid: uid, podIp: str(status.podIP) };
+  const templates: TemplateContext = { namespace: nonEmptyString(meta.namespace), podName, podUid: uid, podIp: nonEmptyString(status.podIP) };
   addJsonTags(podTags, POD_TAGS_ANNOTATION, annotationMap.get(POD_TAGS_ANNOTATION), templates, problems);
   applyRules(options.labelRules, labels, podTags);
   applyRules(options.annotationRules, annotations, podTags);
@@ -165,15 +165,15 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
   for (const [statuses, specs] of groups) {
     for (const cs of arrayOf(statuses)) {
       if (!isRecord(cs)) continue;
-      const lastId = isRecord(cs.lastState) && isRecord(cs.lastState.terminated) ? str(cs.lastState.terminated.containerID) : undefined;
+      const lastId = isRecord(cs.lastState) && isRecord(cs.lastState.terminated) ? nonEmptyString(cs.lastState.terminated.containerID) : undefined;
       if (lastId !== undefined) previous.push(containerEntityId(lastId));
-      const runtimeId = str(cs.containerID);
+      const runtimeId = nonEmptyString(cs.containerID);
       // No ID yet (pulling, pending): nothing to tag; a later poll picks it up.
       if (runtimeId === undefined) continue;
       const entity = containerEntityId(runtimeId);
       if (entity === CONTAINER_PREFIX || current.has(entity)) continue;
       current.add(entity);
-      const name = str(cs.name);
+      const name = nonEmptyString(cs.name);
       const containerSpec = arrayOf(specs).find((c): c is Record<string, unknown> => isRecord(c) && c.name === name);
       const tags = new TagList().merge(podTags);
       tags.addLow(Kube.containerName, name);
@@ -183,13 +183,13 @@ export function extractPod(raw: unknown, options: KubeletExtractOptions): PodExt
       if (!runtimeId.startsWith('docker://')) tags.addHigh(Runtime.containerName, name);
       if (name !== undefined && podName !== undefined) tags.addHigh(Runtime.displayContainerName, `${name}_${podName}`);
       // Docker reports imageID as `docker-pullable://<repo>@sha256:…`; other runtimes leave the prefix out.
-      const imageId = str(cs.imageID)?.replace(/^docker-pullable:\/\//, '');
+      const imageId = nonEmptyString(cs.imageID)?.replace(/^docker-pullable:\/\//, '');
       // A status image that is a bare sha256 is named through the imageID's repository.
-      addImageTags(tags, str(containerSpec?.image) ?? (isImageId(str(cs.image) ?? '') ? imageId : str(cs.image)), WORKLOADMETA_IMAGE_RULES, imageId);
+      addImageTags(tags, nonEmptyString(containerSpec?.image) ?? (isImageId(nonEmptyString(cs.image) ?? '') ? imageId : nonEmptyString(cs.image)), WORKLOADMETA_IMAGE_RULES, imageId);
       if (name !== undefined) {
         for (const tag of [Standard.env, Standard.service, Standard.version]) tags.addStandard(tag, labelMap.get(`${STANDARD_LABEL_PREFIX}${name}.${tag}`));
         const key = `${AD_PREFIX}${name}.tags`;
-        const container = { hostname: str(spec.hostname) ?? podName, ports: portsOf(containerSpec) };
+        const container = { hostname: nonEmptyString(spec.hostname) ?? podName, ports: portsOf(containerSpec) };
         addJsonTags(tags, key, annotationMap.get(key), { ...templates, container }, problems);
       }
       addContainerEnvTags(tags, specEnv(containerSpec?.env));
@@ -250,8 +250,8 @@ export function podFingerprint(raw: unknown): string {
 
 function addOwnerTags(tags: TagList, owner: unknown, pod: PodFacts): void {
   if (!isRecord(owner)) return;
-  const kind = str(owner.kind);
-  const name = str(owner.name);
+  const kind = nonEmptyString(owner.kind);
+  const name = nonEmptyString(owner.name);
   if (kind === undefined || name === undefined) return;
   tags.addLow(Kube.ownerRefKind, kind.toLowerCase());
   tags.addOrchestrator(Kube.ownerRefName, name);
@@ -366,7 +366,7 @@ function gpuVendors(containerSpec: unknown): string[] {
 function resizePolicy(containerSpec: unknown, resource: string): string | undefined {
   if (!isRecord(containerSpec)) return undefined;
   let policy: string | undefined;
-  for (const rule of arrayOf(containerSpec.resizePolicy)) if (isRecord(rule) && rule.resourceName === resource) policy = str(rule.restartPolicy);
+  for (const rule of arrayOf(containerSpec.resizePolicy)) if (isRecord(rule) && rule.resourceName === resource) policy = nonEmptyString(rule.restartPolicy);
   return policy;
 }
 
@@ -374,10 +374,6 @@ function resizePolicy(containerSpec: unknown, resource: string): string | undefi
 function portsOf(containerSpec: unknown): Array<{ name?: string | undefined; port: number }> {
   if (!isRecord(containerSpec)) return [];
   const ports: Array<{ name?: string | undefined; port: number }> = [];
-  for (const p of arrayOf(containerSpec.ports)) if (isRecord(p) && typeof p.containerPort === 'number') ports.push({ name: str(p.name), port: p.containerPort });
+  for (const p of arrayOf(containerSpec.ports)) if (isRecord(p) && typeof p.containerPort === 'number') ports.push({ name: nonEmptyString(p.name), port: p.containerPort });
   return ports;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

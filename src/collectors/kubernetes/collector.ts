@@ -41,7 +41,7 @@ export interface ClusterCollectorOptions {
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
 }
 
-export interface ClusterStats {
+export interface ClusterCounters {
   podsPushed: number;
   deletionsPushed: number;
   batches: number;
@@ -62,7 +62,7 @@ const PATHS: Readonly<Record<ClusterResource, string>> = {
 
 export class ClusterCollector implements Collector {
   readonly name = CLUSTER_SOURCE;
-  readonly stats: ClusterStats = { podsPushed: 0, deletionsPushed: 0, batches: 0 };
+  readonly counters: ClusterCounters = { podsPushed: 0, deletionsPushed: 0, batches: 0 };
   private readonly links = new PodLinks();
   /** Per pushed pod UID, the fingerprint of what was pushed. */
   private readonly pushed = new Map<string, string>();
@@ -217,7 +217,7 @@ export class ClusterCollector implements Collector {
     }
     const out: TagInfo[] = [];
     for (const id of this.gone.splice(0)) out.push(deletionTagInfo(CLUSTER_SOURCE, id));
-    this.stats.deletionsPushed += out.length;
+    this.counters.deletionsPushed += out.length;
     for (const uid of this.dirty) {
       const info = this.compute(uid);
       if (info === undefined) continue;
@@ -225,7 +225,7 @@ export class ClusterCollector implements Collector {
       if (fingerprint === (this.pushed.get(uid) ?? '')) continue;
       this.pushed.set(uid, fingerprint);
       out.push(info);
-      this.stats.podsPushed++;
+      this.counters.podsPushed++;
     }
     this.dirty.clear();
     if (this.globalDirty) {
@@ -238,7 +238,7 @@ export class ClusterCollector implements Collector {
       }
     }
     if (out.length > 0) {
-      this.stats.batches++;
+      this.counters.batches++;
       try {
         ctx.sink.push(out);
       } catch (error) {

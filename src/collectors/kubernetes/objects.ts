@@ -6,6 +6,7 @@
  * keeps the handful that match). Pure: no I/O, no config, no clock.
  */
 import type { SourceTags } from '../../types.js';
+import { recordOf, stringEntries, stringOrEmpty } from '../json-fields.js';
 import type { Decoded } from './informer.js';
 import { metadataOf } from './informer.js';
 import { namespaceTags, type ClusterRules } from './extract.js';
@@ -64,15 +65,15 @@ interface CommonMeta {
 function common(raw: unknown, namespaced: boolean): { ok: true; value: CommonMeta } | { ok: false; key?: string; resourceVersion?: string; problem: string } {
   const meta = metadataOf(raw);
   if (meta === undefined) return { ok: false, problem: 'no metadata' };
-  const name = str(meta.name);
-  const namespace = str(meta.namespace);
-  const rv = str(meta.resourceVersion);
+  const name = stringOrEmpty(meta.name);
+  const namespace = stringOrEmpty(meta.namespace);
+  const rv = stringOrEmpty(meta.resourceVersion);
   const key = name === '' ? undefined : namespaced ? `${namespace}/${name}` : name;
   const partial = { ...(key !== undefined ? { key } : {}), ...(rv !== '' ? { resourceVersion: rv } : {}) };
   if (name === '') return { ok: false, ...partial, problem: 'no metadata.name' };
   if (namespaced && namespace === '') return { ok: false, ...partial, problem: 'no metadata.namespace' };
   if (rv === '') return { ok: false, ...partial, problem: 'no metadata.resourceVersion' };
-  return { ok: true, value: { name, namespace, uid: str(meta.uid), resourceVersion: rv, meta } };
+  return { ok: true, value: { name, namespace, uid: stringOrEmpty(meta.uid), resourceVersion: rv, meta } };
 }
 
 /** Keeps one copy of a string that many objects repeat (namespace, node names). */
@@ -105,11 +106,11 @@ export function decodePod(raw: unknown): Decoded<PodMeta> {
   const { name, namespace, uid, resourceVersion, meta } = c.value;
   const key = `${namespace}/${name}`;
   if (uid === '') return { ok: false, key, resourceVersion, problem: 'no metadata.uid' };
-  const spec = obj((raw as Json).spec);
-  const disabled = str(obj(meta.annotations)[DISABLE_ANNOTATION])
+  const spec = recordOf((raw as Json).spec);
+  const disabled = stringOrEmpty(recordOf(meta.annotations)[DISABLE_ANNOTATION])
     .split(',')
     .some((t) => t.trim() === 'kube_service');
-  return { ok: true, key, resourceVersion, value: { uid, namespace, name, nodeName: str(spec.nodeName), kubeServiceDisabled: disabled } };
+  return { ok: true, key, resourceVersion, value: { uid, namespace, name, nodeName: stringOrEmpty(spec.nodeName), kubeServiceDisabled: disabled } };
 }
 
 export function decodeService(raw: unknown): Decoded<ServiceMeta> {
@@ -138,28 +139,13 @@ export function decodeEndpointSlice(raw: unknown): Decoded<EndpointSliceMeta> {
   if (endpoints !== undefined && endpoints !== null && !Array.isArray(endpoints)) return { ok: false, key, resourceVersion, problem: '"endpoints" is not an array' };
   const pods: PodRef[] = [];
   for (const endpoint of (endpoints as unknown[] | null | undefined) ?? []) {
-    const ref = obj(obj(endpoint).targetRef);
+    const ref = recordOf(recordOf(endpoint).targetRef);
     if (ref.kind !== 'Pod') continue;
-    const podName = str(ref.name);
-    const podUid = str(ref.uid);
+    const podName = stringOrEmpty(ref.name);
+    const podUid = stringOrEmpty(ref.uid);
     if (podName === '' && podUid === '') continue;
     // An unset `ready` means ready (the EndpointSlice API's rule for consumers).
-    pods.push({ uid: podUid === '' ? undefined : podUid, namespace: str(ref.namespace) || namespace, name: podName, ready: obj(obj(endpoint).conditions).ready !== false });
+    pods.push({ uid: podUid === '' ? undefined : podUid, namespace: stringOrEmpty(ref.namespace) || namespace, name: podName, ready: recordOf(recordOf(endpoint).conditions).ready !== false });
   }
-  return { ok: true, key, resourceVersion, value: { namespace, name, serviceName: str(obj(meta.labels)[SERVICE_NAME_LABEL]), pods } };
-}
-
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-function obj(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
-/** The string-valued entries of a labels or annotations map (anything else is skipped). */
-function stringEntries(value: unknown): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const [k, v] of Object.entries(obj(value))) if (typeof v === 'string') out.push([k, v]);
-  return out;
+  return { ok: true, key, resourceVersion, value: { namespace, name, serviceName: stringOrEmpty(recordOf(meta.labels)[SERVICE_NAME_LABEL]), pods } };
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GLOBAL_ENTITY_ID } from '../entity.js';
 import { TagStore } from '../store/tag-store.js';
 import type { EntityEvent, EventEntity, TagInfo } from '../types.js';
-import { NodeFilter, type PodPlacement } from './node-filter.js';
+import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
+import { NodeFilter } from './node-filter.js';
 
 const pod = (uid: string): string => `kubernetes_pod_uid://${uid}`;
 const info = (entity: string, ...low: string[]): TagInfo => ({ source: 'cluster', entity, low, orchestrator: [], high: [], standard: [] });

@@ -13,15 +13,8 @@
  * the pod's current tags or its deletion.
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../entity.js';
+import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
 import type { EntityEvent, EntityId, EventEntity } from '../types.js';
-
-/** Which node each pod runs on, as the cluster instance's API-server watch knows it. */
-export interface PodPlacement {
-  /** The node a pod (its UID, no prefix) is scheduled on; undefined when unknown or unscheduled. */
-  nodeOf(podUid: string): string | undefined;
-  /** Calls `listener` with pods whose node changed; returns the unsubscribe. */
-  onPlacementChanged?(listener: (podUids: readonly string[]) => void): () => void;
-}
 
 export class NodeFilter {
   private readonly sent = new Set<EntityId>();

@@ -8,7 +8,7 @@ import { LocalTagger } from '../../tagger.js';
 import { until } from '../../test-support/wait.js';
 import type { EntityId } from '../../types.js';
 import { ClusterAgentCollector } from './collector.js';
-import type { PodContainerIndex } from './propagate.js';
+import type { PodContainerIndex } from './ports.js';
 
 const UID = '0e2b4a1c-6b6f-4c4a-9d1e-1f2a3b4c5d6e';
 const POD = `kubernetes_pod_uid://${UID}`;

@@ -14,7 +14,8 @@ import type { SubscribeOptions, Subscription } from '../../store/subscriptions.j
 import type { TaggerHealth } from '../../tagger.js';
 import type { EntityEvent, EntitySnapshot, MergedTags, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth } from '../collector.js';
-import { CLUSTER_SOURCE, ClusterTagPropagator, type PodContainerIndex } from './propagate.js';
+import type { PodContainerIndex } from './ports.js';
+import { CLUSTER_SOURCE, ClusterTagPropagator } from './propagate.js';
 
 /** What the collector needs of its feed: a RemoteTagger following the cluster instance (or a fake). */
 export interface ClusterFeed {

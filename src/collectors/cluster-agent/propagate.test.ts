@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GLOBAL_ENTITY_ID } from '../../entity.js';
 import { SourcePriority, type EntityId, type MergedTags } from '../../types.js';
-import { ClusterTagPropagator, type PodContainerIndex } from './propagate.js';
+import type { PodContainerIndex } from './ports.js';
+import { ClusterTagPropagator } from './propagate.js';
 
 const POD = 'kubernetes_pod_uid://p1';
 const C1 = `container_id://${'a'.repeat(64)}`;

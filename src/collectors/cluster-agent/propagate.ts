@@ -15,19 +15,9 @@
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import { SourcePriority, type EntityId, type MergedTags, type TagInfo } from '../../types.js';
+import type { PodContainerIndex } from './ports.js';
 
 export const CLUSTER_SOURCE = 'cluster';
-
-/** Which containers each pod of this node has (the kubelet collector implements it). */
-export interface PodContainerIndex {
-  /** The container entities of a pod (`kubernetes_pod_uid://` stripped), or none. */
-  containersOf(podUid: string): readonly EntityId[];
-  /** Calls `listener` with the pods whose containers changed; returns the unsubscribe. */
-  onPodsChanged(listener: (podUids: readonly string[]) => void): () => void;
-}
-
-/** The index of a node without a kubelet: pods only. */
-export const NO_CONTAINERS: PodContainerIndex = { containersOf: () => [], onPodsChanged: () => () => undefined };
 
 const EMPTY: MergedTags = Object.freeze({ low: [], orchestrator: [], high: [], standard: [] });
 

@@ -17,7 +17,7 @@ import { causeMessage, isTaggerError } from '../../errors.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
-import type { PodContainerIndex } from '../cluster-agent/propagate.js';
+import type { PodContainerIndex } from '../cluster-agent/ports.js';
 import { createHash } from 'node:crypto';
 import { KubeletTlsError, parseJsonBytes, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';

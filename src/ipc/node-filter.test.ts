@@ -57,21 +57,23 @@ describe('NodeFilter', () => {
     expect(next()).toEqual([]);
   });
 
-  it('moved(): a pod bound to the node with unchanged tags is sent whole; one that left is deleted', () => {
+  it('placementEvents(): a pod bound to the node with unchanged tags is sent whole; one that left is deleted', () => {
     const { store, placement, filter, next } = setup();
     store.processTagInfo([info(pod('p'), 'kube_namespace_team:shop')]);
     expect(next()).toEqual([]);
-    placement.nodes.set('p', 'node-a');
     const current = (id: string): EventEntity | undefined => {
       const e = store.getEntity(id);
       return e && { id, tags: e.tags };
     };
-    expect(summary(filter.moved(['p'], current))).toEqual([`added ${pod('p')} kube_namespace_team:shop`]);
-    // Told again with no real move: nothing.
-    expect(filter.moved(['p'], current)).toEqual([]);
+    const moved = (uid: string): string[] => summary(filter.translate(filter.placementEvents([uid], current)));
+    // Told of a pod that is not (and was not) on the node: nothing.
+    expect(filter.placementEvents(['p'], current)).toEqual([]);
+    placement.nodes.set('p', 'node-a');
+    expect(moved('p')).toEqual([`added ${pod('p')} kube_namespace_team:shop`]);
     placement.nodes.delete('p');
-    expect(summary(filter.moved(['p'], current))).toEqual([`deleted ${pod('p')}`]);
-    expect(summary(filter.moved(['gone'], () => undefined))).toEqual([]);
+    expect(moved('p')).toEqual([`deleted ${pod('p')}`]);
+    placement.nodes.set('gone', 'node-a');
+    expect(moved('gone')).toEqual([]);
   });
 
   it('filters the snapshot the same way', () => {

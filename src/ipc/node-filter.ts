@@ -9,8 +9,8 @@
  * longer on this node) as `deleted`. The only state per stream is the set of IDs it has sent.
  *
  * Where a pod runs comes from the API-server watch (PodPlacement). A pod's node changes without
- * its tags changing (a pod is bound to a node after it was created): `moved()` is told, and sends
- * the pod's current tags or its deletion.
+ * its tags changing (a pod is bound to a node after it was created): placementEvents() makes the
+ * events that send the pod's current tags or its deletion.
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../entity.js';
 import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
@@ -48,20 +48,17 @@ export class NodeFilter {
   }
 
   /**
-   * Pods whose node changed. `current(id)` gives the store's entity now (undefined when the store
-   * has none): a pod that came to this node is sent whole, one that left is deleted.
+   * Pods whose node changed, as store-like events for the subscription's queue (so they keep
+   * their order with the store's own events, and translate() decides what the node sees):
+   * `current(id)` gives the store's entity now, undefined when the store has none.
    */
-  moved(podUids: readonly string[], current: (id: EntityId) => EventEntity | undefined): EntityEvent[] {
+  placementEvents(podUids: readonly string[], current: (id: EntityId) => EventEntity | undefined): EntityEvent[] {
     const out: EntityEvent[] = [];
     for (const uid of podUids) {
       const id = POD_PREFIX + uid;
+      if (!this.matches(id)) continue;
       const entity = current(id);
-      if (entity) {
-        const next = this.next(id, entity);
-        if (next && next.type !== 'modified') out.push(next);
-      } else if (this.sent.delete(id)) {
-        out.push({ type: 'deleted', entity: { id } });
-      }
+      out.push(entity ? { type: 'modified', entity } : { type: 'deleted', entity: { id } });
     }
     return out;
   }

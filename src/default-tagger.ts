@@ -3,7 +3,7 @@
  * `init()` once and `tag()` anywhere. Everything else takes its tagger as an argument.
  */
 import { createTagger, type CreateTaggerOptions } from './create-tagger.js';
-import type { CardinalityInput, QueryOptions, Tagger } from './tagger.js';
+import type { CardinalityInput, QueryOptions, Tagger } from './tagger/tagger.js';
 
 let defaultTagger: Tagger | undefined;
 

@@ -2,8 +2,9 @@
 export { createTagger } from './create-tagger.js';
 export type { CreateTaggerOptions } from './create-tagger.js';
 export { init, tag, tagSync, getDefaultTagger, setDefaultTagger, resetDefaultTagger } from './default-tagger.js';
-export { LocalTagger } from './tagger.js';
-export type { Tagger, TaggerHealth, TaggerCounters, CardinalityInput, QueryOptions, LocalTaggerOptions } from './tagger.js';
+export { LocalTagger } from './tagger/local-tagger.js';
+export type { Tagger, TaggerHealth, TaggerCounters, CardinalityInput, QueryOptions } from './tagger/tagger.js';
+export type { LocalTaggerOptions } from './tagger/local-tagger.js';
 export { TagStore } from './store/tag-store.js';
 export type { TagStoreOptions } from './store/tag-store.js';
 export { Subscription } from './store/subscriptions.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { IpcClient } from '../../src/ipc/client.js';
 import { clearRecentEncodings } from '../../src/ipc/protocol.js';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { SYNC_TOKEN, syncBenchEntity, type SyncServersReady } from './sync-shared.js';
 
 async function main(): Promise<void> {

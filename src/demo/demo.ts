@@ -20,7 +20,7 @@ import { createTagger } from '../create-tagger.js';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { entityBody, type EntityBody } from '../ipc/protocol.js';
 import { silentLogger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { Tagger } from '../tagger/tagger.js';
 import type { Cardinality, EntitySnapshot } from '../types.js';
 import { DEMO_IDS, eventLines, loadDemoData } from './data.js';
 import { ecsAgentHandler, kubeletHandler } from './fake-agents.js';

@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';
@@ -22,7 +22,6 @@ import {
   entitiesBody,
   errorResponse,
   parseCardinalityParam,
-  parseEntityParam,
   parsePidParam,
   parsePrefixParams,
   requiredParam,
@@ -33,7 +32,7 @@ import { Limiter } from '../net/limiter.js';
 import { serveStream, streamHeaders } from './stream.js';
 
 export interface IpcServerOptions {
-  readonly tagger: Tagger;
+  readonly tagger: TaggerPort;
   /** Unix socket path; empty or absent for none. */
   readonly socketPath?: string;
   /** Loopback `host:port` (port 0 picks one); empty or absent for none. */
@@ -288,10 +287,9 @@ export class IpcServer {
   }
 
   private async tags(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const parsed = parseEntityParam(params);
-    const cardinality = parseCardinalityParam(params);
     const tagger = this.options.tagger;
-    const id = parsed.short ? (tagger.store.resolveShortId(parsed.value) ?? parsed.id) : parsed.id;
+    const id = tagger.resolve(requiredParam(params, 'entity'));
+    const cardinality = parseCardinalityParam(params);
     const tags = await tagger.tag(id, cardinality);
     const body: TagsBody = { entity: id, cardinality, tags };
     this.send(res, '/v1/tags', 200, body);

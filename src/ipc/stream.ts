@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
@@ -17,7 +17,7 @@ import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
 export const WRITE_AHEAD_BYTES = 1024 * 1024;
 
 export interface StreamDeps {
-  readonly tagger: Tagger;
+  readonly tagger: TaggerPort;
   readonly logger: Logger;
   readonly stats: ServerStats;
   readonly limiter: Limiter;
@@ -91,7 +91,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   try {
     res.writeHead(200, streamHeaders(deps.heartbeatMs));
     res.flushHeaders();
-    for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), { cardinality: query.cardinality })) {
+    for (const chunk of iterateChunks(deps.tagger.snapshotBatches(sub), { cardinality: query.cardinality })) {
       if (signal.aborted) return;
       await write(chunk);
     }

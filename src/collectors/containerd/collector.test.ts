@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
 import { compileRules } from '../../rules.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { CollectorContext } from '../collector.js';
 import { ContainerdClient } from './client.js';

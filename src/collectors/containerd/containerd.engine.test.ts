@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../logger.js';
 import { compileRules } from '../../rules.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
 import { waitForValue } from '../../test-support/wait.js';

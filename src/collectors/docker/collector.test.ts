@@ -3,7 +3,7 @@ import { ManualClock } from '../../clock.js';
 import { defaultConfig, resolveConfig } from '../../config.js';
 import { compileRules } from '../../rules.js';
 import { silentLogger } from '../../logger.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { collectorsFromConfig } from '../registry.js';
 import { DockerClient } from './client.js';
 import { DockerCollector, formatSince } from './collector.js';

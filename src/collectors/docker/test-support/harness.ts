@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { ManualClock } from '../../../clock.js';
-import { LocalTagger } from '../../../tagger.js';
+import { LocalTagger } from '../../../tagger/local-tagger.js';
 import { until as waitUntil } from '../../../test-support/wait.js';
 import { DockerClient } from '../client.js';
 import { DockerCollector, type DockerCollectorOptions } from '../collector.js';

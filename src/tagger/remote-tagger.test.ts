@@ -2,9 +2,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTagger } from '../create-tagger.js';
-import { LocalTagger } from '../tagger.js';
+import { LocalTagger } from './local-tagger.js';
 import { RemoteTagger } from './remote-tagger.js';
-import { C1, C2, POD, TOKEN, info, startHarness, tempDir, waitFor, type Harness } from './test-support/harness.js';
+import { C1, C2, POD, TOKEN, info, startHarness, tempDir, waitFor, type Harness } from '../ipc/test-support/harness.js';
 
 const FAST = { initialMs: 20, maxMs: 100 };
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -1,5 +1,7 @@
 /**
- * A replica of a daemon's store, fed by /v1/stream: the Tagger API answered from memory.
+ * A replica of a daemon's store, fed by /v1/stream: the Tagger API answered from memory (the
+ * Datadog Agent's impl-remote/). A tagger like the local one, with a store of its own; the IPC
+ * client and wire format are all it takes from ipc/.
  *
  * - Ready after the first `synced`; before that tag() waits (bounded) and then returns [].
  * - Each connection's snapshot is staged aside and only reconciled into the live store at its
@@ -13,11 +15,11 @@ import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/backoff.js';
 import { TagStore } from '../store/tag-store.js';
-import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from '../store-tagger.js';
-import type { Tagger, TaggerHealth } from '../tagger.js';
+import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
+import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
-import { IpcClient } from './client.js';
-import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from './protocol.js';
+import { IpcClient } from '../ipc/client.js';
+import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from '../ipc/protocol.js';
 
 /** The source name replica entries carry. */
 export const REMOTE_SOURCE = 'remote';
@@ -42,7 +44,7 @@ export interface RemoteTaggerOptions {
 }
 
 
-export class RemoteTagger extends StoreBackedTagger implements Tagger {
+export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPort {
   readonly store: TagStore;
   private client: IpcClient;
   /** Set by stop(): the client's pool is destroyed, and start() needs a new one. */
@@ -125,6 +127,11 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   /** For tests and health: true between a `synced` and the next disconnect. */
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** A replica has one source, its daemon, which never fetches. */
+  protected sourcesOf(): SourceIntrospection[] {
+    return [{ name: REMOTE_SOURCE, canFetch: false, notes: [], lastFetch: undefined }];
   }
 
   private newClient(): IpcClient {

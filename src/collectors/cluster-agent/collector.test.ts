@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GLOBAL_ENTITY_ID } from '../../entity.js';
-import { RemoteTagger } from '../../ipc/remote-tagger.js';
+import { RemoteTagger } from '../../tagger/remote-tagger.js';
 import { IpcServer } from '../../ipc/server.js';
 import { TOKEN, info, startHarness, tempDir, type Harness } from '../../ipc/test-support/harness.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { until } from '../../test-support/wait.js';
 import type { EntityId } from '../../types.js';
 import { ClusterAgentCollector } from './collector.js';

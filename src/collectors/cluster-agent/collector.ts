@@ -11,7 +11,7 @@
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import type { SubscribeOptions, Subscription } from '../../store/subscriptions.js';
-import type { TaggerHealth } from '../../tagger.js';
+import type { TaggerHealth } from '../../tagger/tagger.js';
 import type { EntityEvent, EntitySnapshot, MergedTags, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth } from '../collector.js';
 import type { PodContainerIndex } from './ports.js';

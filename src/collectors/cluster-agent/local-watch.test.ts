@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GLOBAL_ENTITY_ID } from '../../entity.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { until } from '../../test-support/wait.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import { LocalClusterWatch } from './local-watch.js';

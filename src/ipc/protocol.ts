@@ -61,6 +61,17 @@ export function parsePrefixParams(params: URLSearchParams): string[] {
   return prefixes;
 }
 
+/** A node name as Kubernetes allows it (a DNS-1123 subdomain, at most 253 characters). */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The stream's `node` filter: undefined when absent; a valid node name otherwise. */
+export function parseNodeParam(params: URLSearchParams): string | undefined {
+  const raw = single(params, 'node');
+  if (raw === undefined) return undefined;
+  if (raw.length === 0 || raw.length > 253 || !NODE_NAME.test(raw)) throw new BadRequestError('node must be a Kubernetes node name (lowercase letters, digits, - and ., at most 253)');
+  return raw;
+}
+
 export function parsePidParam(params: URLSearchParams): number {
   const raw = requiredParam(params, 'pid');
   if (!/^[1-9]\d{0,6}$/.test(raw) || Number(raw) > MAX_PID) throw new BadRequestError(`pid must be a whole number from 1 to ${MAX_PID}`);

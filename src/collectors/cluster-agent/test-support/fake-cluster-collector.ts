@@ -40,9 +40,11 @@ export class FakeClusterCollector implements ClusterMetadataCollector {
 
   /** A pod's tags (and, when given, its node; undefined: not scheduled). */
   setPod(uid: string, low: string[], node?: string): void {
+    const before = this.nodes.get(uid);
     if (node === undefined) this.nodes.delete(uid);
     else this.nodes.set(uid, node);
     this.push(tagInfo(POD_PREFIX + uid, low));
+    if (before !== undefined && before !== node) for (const listener of this.placementListeners) listener([uid]);
   }
 
   /** Binds a pod to a node without changing its tags (as the scheduler does). */

@@ -85,7 +85,8 @@ const DEFAULT_PRIORITIES: ReadonlyMap<string, SourcePriority> = new Map([
   ['podman', SourcePriority.NodeRuntime],
   ['kubelet', SourcePriority.NodeOrchestrator],
   ['ecs', SourcePriority.NodeOrchestrator],
-  ['cluster-agent', SourcePriority.ClusterOrchestrator],
+  // The Kubernetes API collector, local (kubernetes.enabled) or followed from a cluster instance.
+  ['cluster', SourcePriority.ClusterOrchestrator],
 ]);
 
 /** The priority of a TagInfo: its own if set, else its source's default, else node runtime. */

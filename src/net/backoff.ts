@@ -25,6 +25,8 @@ export const BackoffPresets = {
   remoteStream: { initialMs: 500, maxMs: 5 * 60_000 },
   /** A failed poll (kubelet): retry sooner than the next interval, up to a minute. */
   poll: { initialMs: 1_000, maxMs: 60_000 },
+  /** A Kubernetes list or watch that failed (client-go's reflector: 800 ms doubling to 30 s). */
+  apiServer: { initialMs: 800, maxMs: 30_000 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Delay sequence for one series of attempts; reset() after a success. */

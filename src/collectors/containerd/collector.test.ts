@@ -51,7 +51,6 @@ describe('ContainerdCollector against a fake containerd replaying a recorded ses
 
     // From the initial list: labels team=core, com.datadoghq.tags.env=staging; env DD_SERVICE, DD_VERSION.
     expect(tagger.tagSync(RUNNING, 'high')).toEqual([
-      'docker_image:docker.io/local/busybox:latest',
       'env:staging',
       'image_name:docker.io/local/busybox',
       'image_tag:latest',

@@ -87,7 +87,6 @@ describe.skipIf(!SOCKET)('containerd collector against real containerd', () => {
     }, 'tags of the new container');
     expect([...tags].sort()).toEqual(
       [
-        `docker_image:${IMAGE}`,
         `image_name:${IMAGE.replace(/:[^:/]+$/, '')}`,
         'image_tag:latest',
         'short_image:busybox',

@@ -338,6 +338,7 @@ describe.skipIf(!hasOpenssl() && process.env.CI !== 'true')('KubeletCollector in
     await tagger.ready();
     expect(await tagger.tag(HPA_CONTAINER, 'orchestrator')).toEqual([
       'app:hpa',
+      'image_id:docker.io/library/nginx@sha256:54f2a904c251d5a34adf545a72d32515a15e08418dae0266e23be2e18c66fefa',
       'image_name:docker.io/library/nginx',
       'image_tag:alpine',
       'kube_container_name:php-apache',

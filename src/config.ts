@@ -15,9 +15,10 @@ import type { RuleMap } from './rules.js';
 export type Toggle = 'auto' | 'true' | 'false';
 
 export interface TaggerConfig {
-  mode: 'local' | 'remote';
+  mode: 'local' | 'remote' | 'cluster';
+  cluster_name: string;
   log: { level: LogLevel };
-  ipc: { socket: string; tcp_address: string; auth_token_file: string; heartbeat_interval: number; max_connections: number };
+  ipc: { socket: string; tcp_address: string; auth_token_file: string; heartbeat_interval: number; max_connections: number; tls_cert_file: string; tls_key_file: string };
   remote: { socket: string; address: string; auth_token_file: string };
   store: { deletion_grace: number; prune_interval: number; tombstone_ttl: number };
   fetch: { timeout: number; not_found_ttl: number; error_ttl: number };
@@ -39,7 +40,19 @@ export interface TaggerConfig {
     poll_interval: number;
     pod_labels_as_tags: RuleMap;
     pod_annotations_as_tags: RuleMap;
+    node_name: string;
   };
+  kubernetes: {
+    enabled: boolean;
+    api_url: string;
+    token_file: string;
+    ca_file: string;
+    tls_verify: boolean;
+    namespace_labels_as_tags: RuleMap;
+    namespace_annotations_as_tags: RuleMap;
+    kube_service_ignore_readiness: boolean;
+  };
+  cluster_agent: { url: string; auth_token_file: string; ca_file: string; tls_verify: boolean };
   ecs: { enabled: Toggle; agent_url: string; metadata_uri_v4: string; metadata_uri: string; metadata_v2: Toggle; task_tags: boolean };
 }
 
@@ -68,12 +81,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Every key, with its type and default. docs/configuration.md documents each. */
 export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   mode: { kind: 'mode', default: 'local' },
+  cluster_name: { kind: 'string', default: '' },
   'log.level': { kind: 'level', default: 'info' },
   'ipc.socket': { kind: 'string', default: '/var/run/tagger/tagger.sock' },
   'ipc.tcp_address': { kind: 'address', default: '' },
   'ipc.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
   'ipc.heartbeat_interval': { kind: 'duration', default: 30_000, range: [100, 10 * MINUTE] },
   'ipc.max_connections': { kind: 'int', default: 1024 },
+  'ipc.tls_cert_file': { kind: 'string', default: '' },
+  'ipc.tls_key_file': { kind: 'string', default: '' },
   'remote.socket': { kind: 'string', default: '' },
   'remote.address': { kind: 'address', default: '' },
   'remote.auth_token_file': { kind: 'string', default: '/var/run/tagger/auth_token' },
@@ -105,6 +121,19 @@ export const SCHEMA: Readonly<Record<string, KeySpec>> = {
   'kubelet.poll_interval': { kind: 'duration', default: 5_000, range: [500, 10 * MINUTE] },
   'kubelet.pod_labels_as_tags': { kind: 'rules', default: {} },
   'kubelet.pod_annotations_as_tags': { kind: 'rules', default: {} },
+  'kubelet.node_name': { kind: 'string', default: '', standardEnv: 'NODE_NAME' },
+  'kubernetes.enabled': { kind: 'bool', default: false },
+  'kubernetes.api_url': { kind: 'string', default: '' },
+  'kubernetes.token_file': { kind: 'string', default: '' },
+  'kubernetes.ca_file': { kind: 'string', default: '' },
+  'kubernetes.tls_verify': { kind: 'bool', default: true },
+  'kubernetes.namespace_labels_as_tags': { kind: 'rules', default: {} },
+  'kubernetes.namespace_annotations_as_tags': { kind: 'rules', default: {} },
+  'kubernetes.kube_service_ignore_readiness': { kind: 'bool', default: false },
+  'cluster_agent.url': { kind: 'string', default: '' },
+  'cluster_agent.auth_token_file': { kind: 'string', default: '/etc/tagger/cluster-token/token' },
+  'cluster_agent.ca_file': { kind: 'string', default: '' },
+  'cluster_agent.tls_verify': { kind: 'bool', default: true },
   'ecs.enabled': { kind: 'toggle', default: 'auto' },
   'ecs.agent_url': { kind: 'string', default: 'http://localhost:51678' },
   'ecs.metadata_uri_v4': { kind: 'string', default: '', standardEnv: 'ECS_CONTAINER_METADATA_URI_V4' },
@@ -262,8 +291,8 @@ function coerce(key: string, kind: Kind, raw: unknown, fromText: boolean): unkno
       return value ? 'true' : 'false';
     }
     case 'mode':
-      if (raw === 'local' || raw === 'remote') return raw;
-      throw new ConfigError(key, 'must be local or remote');
+      if (raw === 'local' || raw === 'remote' || raw === 'cluster') return raw;
+      throw new ConfigError(key, 'must be local, remote or cluster');
     case 'level':
       if (typeof raw === 'string' && (LOG_LEVELS as readonly string[]).includes(raw)) return raw;
       throw new ConfigError(key, `must be one of ${LOG_LEVELS.join(', ')}`);

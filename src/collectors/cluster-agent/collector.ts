@@ -15,7 +15,8 @@ import type { TaggerHealth } from '../../tagger/tagger.js';
 import type { EntityEvent, EntitySnapshot, MergedTags, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth } from '../collector.js';
 import type { PodContainerIndex } from './ports.js';
-import { CLUSTER_SOURCE, ClusterTagPropagator } from './propagate.js';
+import { CLUSTER_SOURCE } from '../kubernetes/extract.js';
+import { ClusterTagPropagator } from './propagate.js';
 
 /** What the collector needs of its feed: a RemoteTagger following the cluster instance (or a fake). */
 export interface ClusterFeed {

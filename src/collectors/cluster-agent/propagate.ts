@@ -15,9 +15,8 @@
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import { SourcePriority, type EntityId, type MergedTags, type TagInfo } from '../../types.js';
+import { CLUSTER_SOURCE } from '../kubernetes/extract.js';
 import type { PodContainerIndex } from './ports.js';
-
-export const CLUSTER_SOURCE = 'cluster';
 
 const EMPTY: MergedTags = Object.freeze({ low: [], orchestrator: [], high: [], standard: [] });
 

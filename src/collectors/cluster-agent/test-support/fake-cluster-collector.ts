@@ -8,7 +8,7 @@ import { deletionTagInfo } from '../../../taglist.js';
 import { SourcePriority, type TagInfo } from '../../../types.js';
 import type { CollectorContext, CollectorHealth } from '../../collector.js';
 import type { ClusterMetadataCollector } from '../ports.js';
-import { CLUSTER_SOURCE } from '../propagate.js';
+import { CLUSTER_SOURCE } from '../../kubernetes/extract.js';
 
 export class FakeClusterCollector implements ClusterMetadataCollector {
   readonly name = CLUSTER_SOURCE;

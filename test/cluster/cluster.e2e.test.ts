@@ -101,6 +101,8 @@ beforeAll(async () => {
       `  api_url: ${api.url}`,
       `  token_file: ${files.apiToken}`,
       `  ca_file: ${files.ca}`,
+      '  namespace_labels_as_tags:',
+      '    kubernetes.io/metadata.name: team_namespace',
       'store:',
       '  deletion_grace: 1s',
     ].join('\n'),
@@ -147,10 +149,14 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
   it('each node gets its own pods’ cluster tags, on the pods and their containers, and the global entity', async () => {
     await until(async () => (await nodeA.tags(stsContainer)).includes(SERVICE_TAG), 20_000, `node A container tagged\n${logsOf(nodeA)}\n${logsOf(cluster)}`);
     expect(await nodeA.tags(STS0_POD)).toContain(SERVICE_TAG);
+    // The namespace's label, by the instance's rule, on the pod and its container too.
+    expect(await nodeA.tags(stsContainer)).toContain('team_namespace:scraper');
+    expect(await nodeA.tags(STS0_POD)).toContain('team_namespace:scraper');
     await until(async () => (await nodeB.tags(STS1_POD)).includes(SERVICE_TAG), 20_000, 'node B pod tagged');
     // Node A never hears of node B's pods, and the other way round.
     const entitiesA = JSON.parse((await nodeA.get('/v1/entities')).body) as { entities: Array<{ id: string; sources: Record<string, unknown> }> };
     expect(entitiesA.entities.find((e) => e.id === STS1_POD)).toBeUndefined();
+    // Every pod of node A has its namespace tag: the recorded node's 24 pods but the 2 moved.
     const clusterSourced = entitiesA.entities.filter((e) => 'cluster' in e.sources && e.id.startsWith('kubernetes_pod_uid://')).length;
     expect(clusterSourced).toBe(22);
     expect((await nodeA.get('/v1/tags?entity=internal://global')).body).toContain('kube_cluster_name:e2e');

@@ -43,7 +43,7 @@ const openssl = hasOpenssl() || REQUIRE_ALL;
 
 let dir: string;
 let api: FakeApiServer;
-let kubelets: FakeKubelet[] = [];
+const kubelets: FakeKubelet[] = [];
 let cluster: TaggerProcess;
 let nodeA: TaggerProcess;
 let nodeB: TaggerProcess;

@@ -13,8 +13,9 @@ import { ipcSuites } from './ipc/ipc.bench.js';
 import { fanoutSuites } from './ipc/fanout.bench.js';
 import { pythonSuites } from './python/python.bench.js';
 import { kubernetesSuites } from './collectors/kubernetes/kubernetes.bench.js';
+import { clusterSuites } from './cluster/cluster-latency.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...clusterSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

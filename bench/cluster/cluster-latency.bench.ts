@@ -20,7 +20,7 @@ import { HttpClient } from '../../src/net/http-client.js';
 import { startDaemon, type DaemonProcess } from '../daemon-process.js';
 import { percentile, round, type BenchFigure, type BenchSuite } from '../harness.js';
 
-const CHANGES = Number(process.env.TAGGER_BENCH_CLUSTER_CHANGES ?? 60);
+const CHANGES = Number(process.env.TAGGER_BENCH_CLUSTER_CHANGES ?? 200);
 const NODE = 'datagen-1-35';
 const POD_NAME = 'e2e-statefulset-0';
 const SERVICE = 'e2e-statefulset';

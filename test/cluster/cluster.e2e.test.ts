@@ -10,7 +10,7 @@
  * is away, and it arrives once the instance is back; a node daemon is killed and restarted and
  * resyncs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { FakeKubelet } from '../../src/collectors/kubelet/test-support/fake-kube
 import { hasOpenssl, issueCert, makeCertAuthority } from '../../src/test-support/certs.js';
 import { REQUIRE_ALL } from '../../src/test-support/required.js';
 import { until } from '../../src/test-support/wait.js';
-import { TaggerProcess } from './support/tagger-process.js';
+import { MAIN, TaggerProcess } from './support/tagger-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_A = 'datagen-1-35';
@@ -191,5 +191,20 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     await until(async () => (await nodeB.tags(STS1_POD)).includes(SERVICE_TAG), 20_000, `node B resynced\n${logsOf(nodeB)}`);
     const token = readFileSync(cluster.tokenFile, 'utf8').trim();
     expect(token).toBe(SHARED_TOKEN);
+  });
+
+  it('refuses at start, exit 2 and one line naming the key: a network address without TLS, a follower without a node name', () => {
+    const run = (config: string, env: Record<string, string> = {}): { status: number | null; stderr: string } => {
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, config);
+      const r = spawnSync(process.execPath, [MAIN, 'run', '--config', file], { env: { PATH: process.env.PATH ?? '', TAGGER_IPC_SOCKET: join(dir, 'bad.sock'), TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'bad-token'), ...env }, encoding: 'utf8', timeout: 15_000 });
+      return { status: r.status, stderr: r.stderr };
+    };
+    const noTls = run(`mode: cluster\nipc:\n  tcp_address: 0.0.0.0:0\nkubernetes:\n  api_url: ${api.url}\n`);
+    expect(noTls.status).toBe(2);
+    expect(noTls.stderr.trim().split('\n').filter((l) => l.startsWith('tagger: '))).toEqual([expect.stringMatching(/^tagger: invalid config ipc\.tls_cert_file: ipc\.tcp_address 0\.0\.0\.0:0 is not a loopback address/)]);
+    const noNode = run(`docker: { enabled: "false" }\ncluster_agent:\n  url: https://127.0.0.1:1\n`);
+    expect(noNode.status).toBe(2);
+    expect(noNode.stderr).toMatch(/^tagger: invalid config kubelet\.node_name: must be set \(or the NODE_NAME variable\)/m);
   });
 });

@@ -56,6 +56,7 @@ export class TagList {
     return this;
   }
 
+  /** True when nothing was added (standard tags are also low, so three sets suffice). */
   isEmpty(): boolean {
     return this.low.size + this.orchestrator.size + this.high.size === 0;
   }

@@ -93,7 +93,9 @@ export const Ecs = {
   genericClusterName: 'cluster_name', // low
   containerName: 'ecs_container_name', // low
   region: 'region', // low
-  availabilityZone: 'availability_zone', // low
+  availabilityZone: 'availability_zone', // low, Fargate only (the Agent's deprecated name)
+  availabilityZoneDashed: 'availability-zone', // low, Fargate only
+  clusterArn: 'cluster_arn', // low
   awsAccount: 'aws_account', // low
   launchType: 'ecs_launch_type', // low
   service: 'ecs_service', // low

@@ -67,9 +67,21 @@ export interface EntitySnapshot {
   readonly pendingDelete?: { readonly sources: readonly string[]; readonly removeAfter: number };
 }
 
+/**
+ * One state of an entity's tags: the same object while they do not change, a new one on each
+ * change. It holds nothing to read; compare it with `===` or key a WeakMap on it (the IPC stream
+ * encodes an entity once per change this way, not once per subscriber and sync).
+ */
+export type TagsVersion = object;
+
 /** One change as a subscriber sees it, filtered to its cardinality. */
 export type EntityEvent =
-  | { readonly type: 'added' | 'modified'; readonly entity: EventEntity }
+  | {
+      readonly type: 'added' | 'modified';
+      readonly entity: EventEntity;
+      /** Set by the store (absent on events decoded from the wire, and for an entity without tags). */
+      readonly version?: TagsVersion;
+    }
   | { readonly type: 'deleted'; readonly entity: { readonly id: EntityId } };
 
 /** The entity carried by an event: tags above the subscriber's cardinality are left empty. */

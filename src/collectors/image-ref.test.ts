@@ -73,6 +73,6 @@ describe('addImageTags', () => {
     const list = new TagList();
     expect(addImageTags(list, 'sha256:' + 'ef'.repeat(32), DOCKER_IMAGE_RULES)).toBe(false);
     expect(addImageTags(list, undefined, WORKLOADMETA_IMAGE_RULES)).toBe(false);
-    expect(list.isEmpty()).toBe(true);
+    expect(list.compute()).toEqual({ low: [], orchestrator: [], high: [], standard: [] });
   });
 });

@@ -3,10 +3,8 @@
  * `enabled: false` leaves it out, `auto` keeps it and lets its detect() decide at run time, `true`
  * keeps it without detection (its own loop retries until the source answers).
  */
-import type { Clock } from '../clock.js';
-import type { TaggerConfig, Toggle } from '../config.js';
-import type { Logger } from '../logger.js';
 import type { Collector } from './collector.js';
+import type { CollectorDeps, CollectorFactory } from './factory.js';
 import { dockerCollectorFactory } from './docker/factory.js';
 import { containerdCollectorFactory } from './containerd/factory.js';
 import { kubeletCollectorFactory } from './kubelet/factory.js';
@@ -15,22 +13,8 @@ import { clusterTagsCollector } from './cluster-agent/factory.js';
 import { clusterCollectorFromConfig } from './kubernetes/factory.js';
 import { KubeletCollector } from './kubelet/collector.js';
 
-export interface CollectorDeps {
-  readonly config: TaggerConfig;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-export interface CollectorFactory {
-  readonly name: string;
-  readonly enabled: (config: TaggerConfig) => Toggle;
-  /** `autodetect` is true for `enabled: auto`: the collector must then offer detect(). */
-  readonly create: (deps: CollectorDeps, autodetect: boolean) => Collector;
-}
-
 /** Every known collector, in start order. */
-export const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
+const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
 
 /**
  * The collectors of a daemon or library tagger. A cluster instance (`mode: cluster`) runs only the

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../clock.js';
 import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { ConfigError, causeMessage } from '../errors.js';
@@ -33,6 +34,7 @@ import {
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
 import { serveStream, streamHeaders } from './stream.js';
+import { StreamEncoder } from './stream-encoding.js';
 import type { ServerTls } from './tls.js';
 
 export interface IpcServerOptions {
@@ -54,6 +56,8 @@ export interface IpcServerOptions {
   readonly authTokenFile?: string;
   readonly token?: string;
   readonly logger?: Logger;
+  /** Ages the stream encoder's cache. */
+  readonly clock?: Clock;
   readonly heartbeatMs?: number;
   readonly maxConnections?: number;
   /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
@@ -106,6 +110,7 @@ export class IpcServer {
   private readonly requested = new WeakSet<Socket>();
   private readonly closing = new AbortController();
   private readonly limiter: Limiter;
+  private readonly encoder: StreamEncoder;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
 
@@ -115,6 +120,7 @@ export class IpcServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
+    this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
@@ -148,6 +154,11 @@ export class IpcServer {
     if (!this.options.allowNetwork) throw new ConfigError('ipc.tcp_address', `must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(tcp.host)}; only mode: cluster serves the network`);
     if (!this.options.tls) throw new ConfigError('ipc.tls_cert_file', `ipc.tcp_address ${address} is not a loopback address: serving it needs HTTPS (set ipc.tls_cert_file and ipc.tls_key_file)`);
     return tcp;
+  }
+
+  /** Forgets the cached stream encodings: the next snapshot encodes every entity (benchmarks measure it). */
+  forgetEncodings(): void {
+    this.encoder.clear();
   }
 
   /** Stops accepting, ends streams, waits up to `graceMs` for requests in flight, then cuts. */
@@ -282,6 +293,7 @@ export class IpcServer {
           if (req.method === 'HEAD') return void res.writeHead(200, streamHeaders(this.options.heartbeatMs ?? 30_000)).end();
           return await serveStream(res, query, {
             tagger: this.options.tagger,
+            encoder: this.encoder,
             logger: this.logger,
             stats: this.stats,
             limiter: this.limiter,

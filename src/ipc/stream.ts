@@ -13,13 +13,16 @@ import type { Cardinality, EntityEvent, EntityId, EventEntity, MergedTags } from
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
 import { NodeFilter } from './node-filter.js';
-import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
+import { HEARTBEAT_LINE, SYNCED_LINE } from './protocol.js';
+import type { StreamEncoder } from './stream-encoding.js';
 
 /** Bytes a stream may have buffered before it waits for the reader (see write() below). */
 export const WRITE_AHEAD_BYTES = 1024 * 1024;
 
 export interface StreamDeps {
   readonly tagger: TaggerPort;
+  /** The server's encoder: its cache spans every stream of the server. */
+  readonly encoder: StreamEncoder;
   readonly logger: Logger;
   readonly stats: ServerStats;
   readonly limiter: Limiter;
@@ -93,8 +96,8 @@ export async function serveStream(res: ServerResponse, query: StreamQuery, deps:
   signal.addEventListener('abort', () => sub.close(), { once: true });
   // A reader that takes no bytes at all for stallTimeoutMs is gone (or hostile): without this it
   // would hold its sync slot for ever when it stops mid-snapshot and the store is quiet.
-  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' after every
-  // chunk (the 16 KiB high-water mark) made a snapshot a ping-pong of ~70 waits with the reader.
+  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' at every
+  // 16 KiB high-water mark would make a snapshot a ping-pong of waits with the reader.
   // Below that, a turn of the event loop per chunk: node:http holds a response's writes until the
   // next tick, so without it the first bytes left only after 1 MiB had been encoded.
   const write = async (chunk: string): Promise<void> => {
@@ -117,7 +120,7 @@ export async function serveStream(res: ServerResponse, query: StreamQuery, deps:
   try {
     res.writeHead(200, streamHeaders(deps.heartbeatMs));
     res.flushHeaders();
-    for (const chunk of iterateChunks(view(deps.tagger.snapshotBatches(sub)), { cardinality: query.cardinality })) {
+    for (const chunk of deps.encoder.chunks(view(deps.tagger.snapshotBatches(sub)), query.cardinality)) {
       if (signal.aborted) return;
       await write(chunk);
     }
@@ -134,7 +137,7 @@ export async function serveStream(res: ServerResponse, query: StreamQuery, deps:
       if (!batch) break;
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
-      for (const chunk of iterateChunks(view(batches), { cardinality: query.cardinality })) {
+      for (const chunk of deps.encoder.chunks(view(batches), query.cardinality)) {
         await write(chunk);
         if (signal.aborted) break;
       }

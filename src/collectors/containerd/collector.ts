@@ -21,7 +21,7 @@ import type { ContainerRecord, EventEnvelope, TaskRecord } from './types.js';
 
 export const SOURCE = 'containerd';
 /** containerd filter syntax; filters are ORed. */
-export const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
+const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
 const MAX_QUEUE = 10_000;
 const MAX_EXITS = 4_096;
 
@@ -72,11 +72,6 @@ export class ContainerdCollector implements Collector {
     this.excluded = new Set(options.excludeNamespaces ?? []);
     this.state = { healthy: false, message: `connecting to ${this.api.target}` };
     if (options.autodetect) this.detect = (signal) => detectSocket(options.socket, signal);
-  }
-
-  /** Exit codes of init processes seen, by entity (bounded; the oldest go first). */
-  get exits(): ReadonlyMap<EntityId, ExitRecord> {
-    return this.exitRecords;
   }
 
   /** How the container's init process last ended, if this collector saw it. */

@@ -138,6 +138,24 @@ describe('DockerCollector: fixture event streams', () => {
 });
 
 describe('DockerCollector: event handling', () => {
+  const PAUSE_ID = 'ab'.repeat(32);
+  const pauseInspect = (): Record<string, unknown> => {
+    const base = json('captures/dockerd-20.10/container_inspect.json') as { Config: Record<string, unknown> };
+    return { ...base, Id: PAUSE_ID, Name: '/k8s_POD_web-0_shop_uid_0', Config: { ...base.Config, Image: 'registry.k8s.io/pause:3.9' } };
+  };
+
+  it('leaves pause containers untagged, listed or started (exclude_pause_container), unless turned off', async () => {
+    const h = await harness({ setup: (fake) => fake.put(pauseInspect()) });
+    await h.tagger.ready();
+    await h.fake.waitForStreams(1);
+    expect(h.tagger.store.has(`container_id://${PAUSE_ID}`)).toBe(false);
+    await h.replay([eventLine(PAUSE_ID, 'start', { image: 'registry.k8s.io/pause:3.9', name: 'k8s_POD_web-0_shop_uid_0' })]);
+    expect(h.tagger.store.has(`container_id://${PAUSE_ID}`)).toBe(false);
+    const kept = await harness({ setup: (fake) => fake.put(pauseInspect()), collector: { excludePauseContainers: false } });
+    await kept.tagger.ready();
+    expect(kept.tagger.tagSync(`container_id://${PAUSE_ID}`, 'low')).toContain('short_image:pause');
+  });
+
   it('a die right after a start never lets the slow start inspect revive the container', async () => {
     const h = await harness();
     await h.tagger.ready();

@@ -20,7 +20,7 @@ import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
-import { extractContainer, extractFromEvent } from './extract.js';
+import { extractContainer, extractFromEvent, isPauseImage } from './extract.js';
 import { UNCONFIRMED, fingerprint, primaryName } from './fingerprint.js';
 import { HeldEvents } from './held-events.js';
 import { watchLiveness } from './liveness.js';
@@ -46,6 +46,8 @@ export interface DockerCollectorOptions {
   readonly livenessIntervalMs?: number;
   /** Time a liveness ping may take before the daemon is reported unresponsive. Default 5 s. */
   readonly livenessTimeoutMs?: number;
+  /** Leave pod sandbox ("pause") containers untagged, as the Agent does. Default true. */
+  readonly excludePauseContainers?: boolean;
 }
 
 /** Actions after which the container's tags are (re)read. */
@@ -214,6 +216,7 @@ export class DockerCollector implements Collector {
     const listed = new Set<string>();
     const changed: string[] = [];
     for (const c of containers) {
+      if (this.excluded(c.Image)) continue;
       listed.add(c.Id);
       if (this.known.get(c.Id) !== fingerprint(primaryName(c.Names), c.Labels)) changed.push(c.Id);
     }
@@ -293,12 +296,17 @@ export class DockerCollector implements Collector {
    * waits on the daemon's container lock, up to tens of milliseconds under load).
    */
   private pushFromEvent(event: DockerEvent, ctx: CollectorContext): void {
-    if (ctx.knows(CONTAINER_PREFIX + event.id, this.name)) return;
+    if (ctx.knows(CONTAINER_PREFIX + event.id, this.name) || this.excluded(event.attributes.image)) return;
     const info = extractFromEvent(event.id, event.attributes, {
       source: this.name,
       ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
     });
     if (info) ctx.sink.push([info]);
+  }
+
+  /** A pause container, left untagged as the Agent leaves it (`docker.exclude_pause_container`). */
+  private excluded(image: string | undefined): boolean {
+    return this.options.excludePauseContainers !== false && isPauseImage(image);
   }
 
   explain(entity: EntityId): readonly string[] {
@@ -350,6 +358,7 @@ export class DockerCollector implements Collector {
    * stays queryable through the grace (logs of a short job arrive late) and then goes.
    */
   private async toInfos(inspect: ContainerInspect, ctx: CollectorContext, signal: AbortSignal): Promise<TagInfo[]> {
+    if (this.excluded(inspect.Config.Image)) return [];
     const resolvedImage = isImageId(inspect.Config.Image) ? await this.imageName(inspect.Image || inspect.Config.Image, ctx, signal) : undefined;
     const info = extractContainer(inspect, {
       source: this.name,

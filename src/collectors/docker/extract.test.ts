@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileRules } from '../../rules.js';
 import { decodeInspect } from './decode.js';
-import { extractContainer, type ExtractOptions } from './extract.js';
+import { extractContainer, isPauseImage, type ExtractOptions } from './extract.js';
 import type { ContainerInspect } from './types.js';
 
 const TESTDATA = new URL('./testdata/', import.meta.url);
@@ -277,5 +277,29 @@ describe('extractContainer on every label and env the issue names', () => {
       'short_image:busybox',
     ]);
     expect(extractContainer(byId, BASE).low).toEqual(['image_id:sha256:520c26fa9c8ce87ba3d1c75535c69aa73864ce7bd9f76b228bc08f60e24f028c']);
+  });
+});
+
+describe('isPauseImage (the Agent\'s exclude_pause_container list)', () => {
+  it('matches the known sandbox images, with or without tag, anywhere in the reference', () => {
+    for (const image of [
+      'registry.k8s.io/pause:3.9',
+      'k8s.gcr.io/pause-amd64:3.1',
+      'gcr.io/google_containers/pause-amd64:3.0',
+      'amazon/amazon-ecs-pause:0.1.0',
+      '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5',
+      'rancher/mirrored-pause:3.7',
+      'mcr.microsoft.com/oss/kubernetes/pause:3.6',
+      'openshift/origin-pod',
+      'registry.redhat.io/rhel7/pod-infrastructure:latest',
+    ]) {
+      expect(isPauseImage(image), image).toBe(true);
+    }
+  });
+
+  it('leaves other images, and an image merely named pause elsewhere', () => {
+    for (const image of ['local/busybox:latest', 'docker.io/library/pause:1', 'pause', 'nginx@sha256:' + 'ab'.repeat(32), '']) {
+      expect(isPauseImage(image), image).toBe(false);
+    }
   });
 });

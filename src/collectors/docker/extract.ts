@@ -31,6 +31,39 @@ const COMPOSE_LABELS: ReadonlyArray<readonly [string, string]> = [
   ['com.docker.compose.service', Compose.service],
 ];
 
+/**
+ * Images of pod sandboxes ("pause" containers), which run nothing: the Agent's default exclude
+ * list (`exclude_pause_container`), matched anywhere in the image reference as it does.
+ */
+const PAUSE_IMAGES: readonly RegExp[] = [
+  /.*gcr\.io(.*)\/pause.*/,
+  /openshift\/origin-pod/,
+  /.*rhel7\/pod-infrastructure/,
+  /kubernetes\/pause/,
+  /google(_|-)containers\/pause.*/,
+  /.*azureedge\.net(.*)\/pause.*/,
+  /amazon\/amazon-ecs-pause/,
+  /(amazonaws\.com\/)?eks\/pause.*/,
+  /rancher\/pause.*/,
+  /rancher\/mirrored-pause.*/,
+  /mcr\.microsoft\.com(.*)\/pause.*/,
+  /kubeletwin\/pause.*/,
+  /aksrepos\.azurecr\.io(.*)\/pause.*/,
+  /ecr(.*)amazonaws\.com\/pause.*/,
+  /upstream\/pause.*/,
+  /cdk\/pause.*/,
+  /giantswarm\/pause.*/,
+  /registry\.k8s\.io\/pause.*/,
+];
+
+/** True for a pause container's image (`registry.k8s.io/pause:3.9`, `amazon/amazon-ecs-pause:0.1.0`). */
+export function isPauseImage(image: string | undefined): boolean {
+  if (!image) return false;
+  // The Agent appends a colon to a reference without one before matching.
+  const ref = image.includes(':') ? image : `${image}:`;
+  return PAUSE_IMAGES.some((pattern) => pattern.test(ref));
+}
+
 /** The container's name without Docker's leading slash. */
 export function containerName(inspect: Pick<ContainerInspect, 'Name'>): string {
   return inspect.Name.startsWith('/') ? inspect.Name.slice(1) : inspect.Name;

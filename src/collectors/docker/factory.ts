@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TaggerConfig } from '../../config.js';
 import { ConfigError, causeMessage } from '../../errors.js';
 import { compileRules } from '../../rules.js';
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { DockerClient } from './client.js';
 import { DockerCollector } from './collector.js';
 

@@ -12,7 +12,7 @@
  * task and the introspection task list for `localTtlMs`, and an endpoint that cannot be reached is
  * skipped for `unreachableMs`.
  */
-import { CONTAINER_PREFIX, ECS_TASK_PREFIX } from '../../entity.js';
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX, GLOBAL_ENTITY_ID } from '../../entity.js';
 import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
@@ -184,7 +184,7 @@ export class EcsCollector implements Collector {
       case 'local':
         return taskFromMetadata(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
       case 'v2':
-        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)));
+        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)), 'FARGATE');
       case 'agent': {
         const cluster = await this.clusterName(signal);
         if (entity.startsWith(ECS_TASK_PREFIX)) {
@@ -227,7 +227,8 @@ export class EcsCollector implements Collector {
     const infos = ecsTagInfos(task, { taskTags: this.taskTags });
     const until = ctx.clock.now() + this.cacheTtlMs;
     if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
-    for (const info of infos) this.cache.set(info.entity, { value: infos, until });
+    // The global entity is not looked up through ECS: only the task's own entities are cached.
+    for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, { value: infos, until });
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
     this.stats.found++;
     this.state = { healthy: true, message: this.describe() };

@@ -4,7 +4,7 @@
  * (ECS_CONTAINER_METADATA_URI), `ecs.metadata_v2` (auto: on Fargate only), `ecs.task_tags`, and
  * `fetch.timeout` per request.
  */
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { ECS_V2_METADATA_URL, EcsClient } from './client.js';
 import { EcsCollector } from './collector.js';
 

@@ -4,7 +4,7 @@
  * `kubelet.poll_interval`, and the pod label / annotation rules (compiled here, so a bad rule
  * fails at start naming its key).
  */
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { KubeletClient, defaultKubeletUrl } from './client.js';
 import { KubeletCollector } from './collector.js';
 import { kubeletExtractOptions } from './extract.js';

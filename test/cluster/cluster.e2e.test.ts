@@ -48,6 +48,8 @@ let cluster: TaggerProcess;
 let nodeA: TaggerProcess;
 let nodeB: TaggerProcess;
 let stsContainer: string;
+let sts1Container: string;
+let files: { ca: string; cert: string; key: string; apiToken: string };
 
 function podsBody(pods: readonly KubeJson[], node: string): string {
   return JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: pods.filter((p) => (p.spec as { nodeName?: string }).nodeName === node) });
@@ -60,7 +62,7 @@ beforeAll(async () => {
   const ca = makeCertAuthority();
   const serverCert = issueCert(ca, { commonName: 'tagger-cluster', use: 'server', subjectAltName: 'IP:127.0.0.1,DNS:localhost' });
   const apiCert = issueCert(ca, { commonName: 'kube-apiserver', use: 'server', subjectAltName: 'IP:127.0.0.1' });
-  const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'cluster.pem'), key: join(dir, 'cluster-key.pem'), apiToken: join(dir, 'api-token') };
+  files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'cluster.pem'), key: join(dir, 'cluster-key.pem'), apiToken: join(dir, 'api-token') };
   writeFileSync(files.ca, ca.cert);
   writeFileSync(files.cert, serverCert.cert);
   writeFileSync(files.key, serverCert.key, { mode: 0o600 });
@@ -77,6 +79,7 @@ beforeAll(async () => {
     pods.push(next as KubeJson);
   }
   stsContainer = firstContainerOf(pods.find((p) => p.metadata.name === 'e2e-statefulset-0'));
+  sts1Container = firstContainerOf(pods.find((p) => p.metadata.name === 'e2e-statefulset-1'));
 
   for (const node of [NODE_A, NODE_B]) {
     const kubelet = await FakeKubelet.start();
@@ -161,7 +164,9 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     expect(clusterSourced).toBe(22);
     expect((await nodeA.get('/v1/tags?entity=internal://global')).body).toContain('kube_cluster_name:e2e');
     expect((await nodeA.health()).status).toBe(200);
-    expect((await cluster.health()).status).toBe(200);
+    const clusterHealth = await cluster.health();
+    expect(clusterHealth.status).toBe(200);
+    expect(JSON.stringify(clusterHealth.body)).toMatch(/watching https:\/\/127\.0\.0\.1:\d+: 4 resources synced/);
   });
 
   it('a Service’s endpoint turning not ready, then ready: the node’s pod and container tags follow', async () => {
@@ -206,5 +211,40 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     const noNode = run(`docker: { enabled: "false" }\ncluster_agent:\n  url: https://127.0.0.1:1\n`);
     expect(noNode.status).toBe(2);
     expect(noNode.stderr).toMatch(/^tagger: invalid config kubelet\.node_name: must be set \(or the NODE_NAME variable\)/m);
+  });
+
+  it('kubernetes.enabled on a node daemon: it watches the API server itself and keeps its own node’s pods', async () => {
+    const nodeDir = join(dir, 'self-watching');
+    mkdirSync(nodeDir);
+    const self = new TaggerProcess({
+      dir: nodeDir,
+      config: [
+        'docker: { enabled: "false" }',
+        'containerd: { enabled: "false" }',
+        'ecs: { enabled: "false" }',
+        'kubelet:',
+        '  enabled: "true"',
+        `  url: ${(kubelets[1] as FakeKubelet).url}`,
+        '  poll_interval: 500ms',
+        'kubernetes:',
+        '  enabled: true',
+        `  api_url: ${api.url}`,
+        `  token_file: ${files.apiToken}`,
+        `  ca_file: ${files.ca}`,
+      ].join('\n'),
+      env: { NODE_NAME: NODE_B },
+    });
+    await self.start();
+    try {
+      await until(async () => (await self.tags(sts1Container)).includes(SERVICE_TAG), 20_000, `self-watching node tagged\n${self.log.slice(-10).join('\n')}`);
+      expect(await self.tags(STS1_POD)).toContain(SERVICE_TAG);
+      expect(await self.tags(STS0_POD)).toEqual([]);
+      setEndpointReady(api, 'e2e-statefulset', 'e2e-statefulset-1', false);
+      await until(async () => !(await self.tags(sts1Container)).includes(SERVICE_TAG), 10_000, 'self-watching node follows');
+      setEndpointReady(api, 'e2e-statefulset', 'e2e-statefulset-1', true);
+      await until(async () => (await self.tags(sts1Container)).includes(SERVICE_TAG), 10_000, 'and back');
+    } finally {
+      await self.stop();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { ConfigError } from '../../errors.js';
 import { INTERNAL_PREFIX, POD_PREFIX } from '../../entity.js';
 import { loadClientTls } from '../../ipc/tls.js';
 import type { Logger } from '../../logger.js';
+import { BackoffPresets } from '../../net/backoff.js';
 import { RemoteTagger } from '../../tagger/remote-tagger.js';
 import type { Clock } from '../../clock.js';
 import type { Collector } from '../collector.js';
@@ -47,6 +48,7 @@ export function clusterTagsCollector(deps: ClusterTagsDeps): Collector | undefin
     node,
     prefixes: [POD_PREFIX, INTERNAL_PREFIX],
     clock: deps.clock,
+    backoff: BackoffPresets.clusterAgent,
     logger: deps.logger.child({ component: 'cluster-agent' }),
     ...(secure ? { tls: loadClientTls({ caFile: config.cluster_agent.ca_file, verify: config.cluster_agent.tls_verify }, 'cluster_agent.ca_file') } : {}),
   });

@@ -35,6 +35,7 @@ import {
 import { Limiter } from '../net/limiter.js';
 import { serveStream, streamHeaders } from './stream.js';
 import { StreamEncoder } from './stream-encoding.js';
+import type { ResourceReports } from './cluster-metrics.js';
 import type { ServerTls } from './tls.js';
 
 export interface IpcServerOptions {
@@ -52,6 +53,8 @@ export interface IpcServerOptions {
   readonly tls?: ServerTls;
   /** Where pods run (a cluster instance): enables `/v1/stream?node=NAME`. */
   readonly placement?: PodPlacement;
+  /** A cluster instance's API-server watches, per resource, for /metrics. */
+  readonly clusterResources?: ResourceReports;
   /** The token file (created 0600 when missing), or the token itself. */
   readonly authTokenFile?: string;
   readonly token?: string;
@@ -123,7 +126,7 @@ export class IpcServer {
     this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
-    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
+    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true, ...(options.clusterResources ? { clusterResources: options.clusterResources } : {}) });
   }
 
   /** The bound TCP address (useful with port 0). */

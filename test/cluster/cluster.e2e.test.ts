@@ -167,6 +167,10 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     const clusterHealth = await cluster.health();
     expect(clusterHealth.status).toBe(200);
     expect(JSON.stringify(clusterHealth.body)).toMatch(/watching https:\/\/127\.0\.0\.1:\d+: 4 resources synced/);
+    const metrics = (await cluster.get('/metrics')).body;
+    expect(metrics).toMatch(/^tagger_kubernetes_objects\{resource="pods"\} 24$/m);
+    expect(metrics).toMatch(/^tagger_kubernetes_synced\{resource="endpointslices"\} 1$/m);
+    expect(metrics).toMatch(/^tagger_kubernetes_lists_total\{resource="namespaces",kind="first"\} 1$/m);
   });
 
   it('a Service’s endpoint turning not ready, then ready: the node’s pod and container tags follow', async () => {

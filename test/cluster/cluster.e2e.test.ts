@@ -106,6 +106,7 @@ beforeAll(async () => {
       `  ca_file: ${files.ca}`,
       '  namespace_labels_as_tags:',
       '    kubernetes.io/metadata.name: team_namespace',
+      '    team: team',
       'store:',
       '  deletion_grace: 1s',
     ].join('\n'),
@@ -180,6 +181,15 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     expect(await nodeB.tags(STS1_POD)).toContain(SERVICE_TAG);
     setEndpointReady(api, 'e2e-statefulset', 'e2e-statefulset-0', true);
     await until(async () => (await nodeA.tags(stsContainer)).includes(SERVICE_TAG), 10_000, 'tag back on node A');
+  });
+
+  it('a namespace’s labels change: the tags of its pods and their containers follow, on both nodes', async () => {
+    const namespace = api.store.get('namespaces', undefined, 'scraper') as KubeJson | undefined;
+    if (!namespace) throw new Error('no scraper namespace in the recorded cluster');
+    api.store.apply('namespaces', { ...namespace, metadata: { ...namespace.metadata, labels: { ...(namespace.metadata.labels as object), team: 'payments' } } });
+    await until(async () => (await nodeA.tags(stsContainer)).includes('team:payments'), 10_000, 'namespace label on node A');
+    await until(async () => (await nodeB.tags(sts1Container)).includes('team:payments'), 10_000, 'namespace label on node B');
+    expect(await nodeA.tags(STS0_POD)).toContain('team:payments');
   });
 
   it('the cluster instance killed mid-change: the node keeps its tags, and the change arrives once it is back', async () => {

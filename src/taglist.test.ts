@@ -113,3 +113,11 @@ describe('rules', () => {
     expect(() => compileRules({ 'a{b*': 'x' }, 'label', 'docker.labels_as_tags')).toThrow(/unclosed/);
   });
 });
+
+describe('TagList.isEmpty', () => {
+  it('is true until a tag is added, skipped empties included', () => {
+    const list = new TagList().addLow('a', '').addHigh('', 'x');
+    expect(list.isEmpty()).toBe(true);
+    expect(list.addStandard('env', 'prod').isEmpty()).toBe(false);
+  });
+});

@@ -47,6 +47,11 @@ export class TagList {
     return trimmed.startsWith('+') ? this.add('high', trimmed.slice(1), value) : this.add('low', trimmed, value);
   }
 
+  /** True when no tag was added (a standard tag is also a low one). */
+  isEmpty(): boolean {
+    return this.low.size + this.orchestrator.size + this.high.size === 0;
+  }
+
   /** Moves everything of another list into this one. */
   merge(other: TagList): this {
     for (const t of other.low) this.low.add(t);
@@ -54,11 +59,6 @@ export class TagList {
     for (const t of other.high) this.high.add(t);
     for (const t of other.standard) this.standard.add(t);
     return this;
-  }
-
-  /** True when nothing was added (standard tags are also low, so three sets suffice). */
-  isEmpty(): boolean {
-    return this.low.size + this.orchestrator.size + this.high.size === 0;
   }
 
   /**

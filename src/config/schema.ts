@@ -86,6 +86,8 @@ export const CONFIG_SCHEMA = v.object({
     cert_path: setting(kinds.text, '', { standardEnv: 'DOCKER_CERT_PATH' }),
     labels_as_tags: setting(kinds.rules, {}),
     env_as_tags: setting(kinds.rules, {}),
+    /** Leave pod sandbox ("pause") containers untagged (the Agent's `exclude_pause_container`). */
+    exclude_pause_container: setting(kinds.bool, true),
   }),
   containerd: section({
     enabled: setting(kinds.toggle, 'auto'),
@@ -104,6 +106,8 @@ export const CONFIG_SCHEMA = v.object({
     poll_interval: setting(kinds.duration('500ms', '10m'), '5s'),
     pod_labels_as_tags: setting(kinds.rules, {}),
     pod_annotations_as_tags: setting(kinds.rules, {}),
+    /** `persistentvolumeclaim` on StatefulSet pods (the Agent's `kubernetes_persistent_volume_claims_as_tags`). */
+    persistent_volume_claims_as_tags: setting(kinds.bool, true),
     /** This node's name: the cluster tags it follows are its pods'. */
     node_name: setting(kinds.text, '', { standardEnv: 'NODE_NAME' }),
   }),
@@ -134,6 +138,8 @@ export const CONFIG_SCHEMA = v.object({
     metadata_uri: setting(kinds.text, '', { standardEnv: 'ECS_CONTAINER_METADATA_URI' }),
     metadata_v2: setting(kinds.toggle, 'auto'),
     task_tags: setting(kinds.bool, false),
+    /** `:` -> `_` in resource tag keys (the Agent's `ecs_resource_tags_replace_colon`). */
+    resource_tags_replace_colon: setting(kinds.bool, false),
   }),
 });
 

@@ -4,6 +4,7 @@
  * find is remembered for a while (not found, errors: each its own TTL), so a flood of misses makes
  * a bounded number of requests; every fetch has a deadline, and stop() aborts those in flight.
  */
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { FetchResult } from '../collectors/collector.js';
 import { entityKindOf } from '../entity.js';
@@ -39,6 +40,8 @@ export interface FetchOnMissOptions {
   readonly timeoutMs?: number;
   readonly notFoundTtlMs?: number;
   readonly errorTtlMs?: number;
+  /** Outcomes remembered at most (default 50,000). */
+  readonly maxMemos?: number;
 }
 
 const MAX_MISS_CACHE = 50_000;
@@ -46,7 +49,15 @@ const MAX_MISS_CACHE = 50_000;
 export class FetchOnMiss {
   private readonly options: FetchOnMissOptions;
   private readonly inflight = new Map<string, Promise<void>>();
-  private readonly missCache = new Map<string, FetchMemo>();
+  /**
+   * `${collector}|${entity}` -> what its last fetch found, while that was nothing. Bounded: past
+   * the bound the least recently remembered goes (read with peek(), which leaves the order alone).
+   * Expiry is `until` on the injected clock, checked here: lru-cache's own TTL counts an entry
+   * fresh through its last millisecond and reads time on a timer of its own. The bound is a
+   * maxSize of one per entry, not `max`: with `max` lru-cache allocates the whole bound up front
+   * (~1 MB and ~20 ms for 50,000) in every tagger, even one that never misses.
+   */
+  private readonly missCache: LRUCache<string, FetchMemo>;
   private readonly deadlines = new Set<AbortController>();
   /** Collectors with a fetch(): when none, the hot path skips the fetch check entirely. */
   readonly fetcherCount: number;
@@ -56,6 +67,7 @@ export class FetchOnMiss {
 
   constructor(options: FetchOnMissOptions) {
     this.options = options;
+    this.missCache = new LRUCache({ maxSize: options.maxMemos ?? MAX_MISS_CACHE, sizeCalculation: () => 1 });
     this.fetcherCount = options.fetchers.filter((f) => f.isFetcher).length;
   }
 
@@ -77,7 +89,7 @@ export class FetchOnMiss {
     const now = this.options.clock.now();
     for (const fetcher of this.options.fetchers) {
       if (!fetcher.canFetch(id) || this.options.store.hasSource(id, fetcher.name)) continue;
-      const memo = this.missCache.get(memoKey(fetcher.name, id));
+      const memo = this.missCache.peek(memoKey(fetcher.name, id));
       if (!memo || memo.until <= now) return true;
     }
     return false;
@@ -94,7 +106,7 @@ export class FetchOnMiss {
     for (const fetcher of fetchers) {
       if (!fetcher.canFetch(id) || store.hasSource(id, fetcher.name)) continue;
       const key = memoKey(fetcher.name, id);
-      const memo = this.missCache.get(key);
+      const memo = this.missCache.peek(key);
       if (memo && memo.until > clock.now()) {
         bump(counts, `${fetcher.name}:skipped_cached`);
         continue;
@@ -112,7 +124,7 @@ export class FetchOnMiss {
 
   /** The remembered outcome of the last fetch of `entity` from `collector`, if it found nothing. */
   memo(collector: string, entity: EntityId): FetchMemo | undefined {
-    return this.missCache.get(memoKey(collector, entity));
+    return this.missCache.peek(memoKey(collector, entity));
   }
 
   /** Outcomes remembered (not found, errors). */
@@ -124,7 +136,9 @@ export class FetchOnMiss {
   prune(now: number): void {
     // Expired memos are harmless but would otherwise stay until the cache's size bound evicts
     // them: after churn, memory must come back, not plateau at the bound.
-    for (const [key, memo] of this.missCache) if (memo.until <= now) this.missCache.delete(key);
+    const expired: string[] = [];
+    for (const [key, memo] of this.missCache.entries()) if (memo.until <= now) expired.push(key);
+    for (const key of expired) this.missCache.delete(key);
   }
 
   private async fetchOne(fetcher: Fetcher, id: EntityId, key: string): Promise<void> {
@@ -150,27 +164,16 @@ export class FetchOnMiss {
         this.missCache.delete(key);
         bump(counts, `${fetcher.name}:found`);
       } else {
-        this.remember(key, { until: clock.now() + (this.options.notFoundTtlMs ?? 60_000), outcome: 'not_found', reason: `${fetcher.name} does not know this entity` });
+        this.missCache.set(key, { until: clock.now() + (this.options.notFoundTtlMs ?? 60_000), outcome: 'not_found', reason: `${fetcher.name} does not know this entity` });
         bump(counts, `${fetcher.name}:not_found`);
       }
     } catch (error) {
-      this.remember(key, { until: clock.now() + (this.options.errorTtlMs ?? 5_000), outcome: 'error', reason: causeMessage(error) });
+      this.missCache.set(key, { until: clock.now() + (this.options.errorTtlMs ?? 5_000), outcome: 'error', reason: causeMessage(error) });
       bump(counts, `${fetcher.name}:error`);
       this.options.logger.debug({ collector: fetcher.name, entity: id, error: causeMessage(error) }, 'fetch failed');
     } finally {
       clearTimeout(timer);
       this.deadlines.delete(deadline);
-    }
-  }
-
-  private remember(key: string, memo: FetchMemo): void {
-    this.missCache.delete(key);
-    this.missCache.set(key, memo);
-    // Bounded: the oldest entries go first (a Map iterates in insertion order).
-    while (this.missCache.size > MAX_MISS_CACHE) {
-      const oldest = this.missCache.keys().next().value;
-      if (oldest === undefined) break;
-      this.missCache.delete(oldest);
     }
   }
 }

@@ -2,6 +2,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTagger } from '../create-tagger.js';
+import { explainEntity } from '../ipc/explain.js';
 import { LocalTagger } from './local-tagger.js';
 import { RemoteTagger } from './remote-tagger.js';
 import { C1, C2, POD, TOKEN, info, startHarness, tempDir, waitFor, type Harness } from '../ipc/test-support/harness.js';
@@ -46,6 +47,24 @@ describe('RemoteTagger', () => {
     expect(queries.get('orchestrator:hit')).toBe(2);
     expect(queries.get('high:hit')).toBe(1);
     expect(queries.get('low:miss')).toBe(1);
+  });
+
+  it('serves the IPC port as the daemon does: short IDs resolved, snapshot batches, explain with the daemon as its one source', async () => {
+    const h = await harness();
+    h.tagger.store.processTagInfo([info(C1, 'docker', ['image_name:nginx']), info(POD, 'kubelet', ['kube_namespace:default'])]);
+    const r = remote(h.socket);
+    await r.start();
+    await r.ready();
+    expect(r.resolve('111111111111')).toBe(C1);
+    expect(r.resolve('222222222222')).toBe('container_id://222222222222');
+    const sub = r.subscribe({ cardinality: 'low', prefixes: ['container_id://'], snapshot: false });
+    cleanups.push(() => sub.close());
+    expect([...r.snapshotBatches(sub)].flat().map((e) => `${e.type} ${e.entity.id}`)).toEqual([`added ${C1}`]);
+    expect(r.storeStats().size).toBe(2);
+    const report = explainEntity(r, '111111111111');
+    expect(report).toMatchObject({ id: C1, known: true, tags: { low: ['image_name:nginx'] } });
+    expect(report.collectors).toEqual([expect.objectContaining({ name: 'remote', reported: true, canFetch: false, healthy: true })]);
+    expect(explainEntity(r, '222222222222').notes).toContain('short container ID matches no known container');
   });
 
   it('follows live adds, changes and deletes', async () => {

@@ -8,6 +8,7 @@
  * and start a new session, whose re-list repairs the gap.
  */
 import { stat } from 'node:fs/promises';
+import { boundedCache } from '../../bounded-cache.js';
 import { CONTAINER_PREFIX, containerEntityId } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
@@ -59,7 +60,8 @@ export class ContainerdCollector implements Collector {
   private live = new Map<string, string>();
   /** Container ID -> pid of its init process, to tell its exit from an exec's. */
   private readonly initPids = new Map<string, number>();
-  private readonly exitRecords = new Map<EntityId, ExitRecord>();
+  /** Exit codes of init processes seen, by entity, for explain (only recent deaths matter). */
+  private readonly exitRecords = boundedCache<EntityId, ExitRecord>({ max: MAX_EXITS });
   private state: CollectorHealth;
   private closed = false;
   /** Counts for metrics and tests. */
@@ -297,14 +299,7 @@ export class ContainerdCollector implements Collector {
   }
 
   private rememberExit(id: string, namespace: string, exitCode: number, exitedAt: number | undefined): void {
-    const entity = containerEntityId(id);
-    this.exitRecords.delete(entity);
-    this.exitRecords.set(entity, { namespace, exitCode, exitedAt });
-    while (this.exitRecords.size > MAX_EXITS) {
-      const oldest = this.exitRecords.keys().next().value;
-      if (oldest === undefined) break;
-      this.exitRecords.delete(oldest);
-    }
+    this.exitRecords.set(containerEntityId(id), { namespace, exitCode, exitedAt });
   }
 
   private watches(namespace: string): boolean {

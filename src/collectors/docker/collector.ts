@@ -10,8 +10,9 @@
  * overtakes the inspect of the `start` before it. Every inspect, live or resync, takes one of
  * `inspectConcurrency` slots.
  */
-import type { CompiledRules } from '../../rules.js';
+import { boundedCache } from '../../bounded-cache.js';
 import { CONTAINER_PREFIX } from '../../entity.js';
+import type { CompiledRules } from '../../rules.js';
 import { causeMessage } from '../../errors.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
 import { Limiter } from '../../net/limiter.js';
@@ -24,7 +25,6 @@ import { extractContainer, extractFromEvent, isPauseImage } from './extract.js';
 import { UNCONFIRMED, fingerprint, primaryName } from './fingerprint.js';
 import { HeldEvents } from './held-events.js';
 import { watchLiveness } from './liveness.js';
-import { RecentMap } from './recent-map.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
 
 export interface DockerCollectorOptions {
@@ -82,9 +82,9 @@ export class DockerCollector implements Collector {
   /** Per-container chain of pending work, so one container's events apply in order. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Image ID -> repo:tag; the least recently used go first past the bound. */
-  private readonly imageNames = new RecentMap<string, string | undefined>(MAX_IMAGE_CACHE);
+  private readonly imageNames = boundedCache<string, { readonly name: string | undefined }>({ max: MAX_IMAGE_CACHE });
   /** Exit codes from `die` events (dockerd `exitCode`, Podman `containerExitCode`), for explain; only recent deaths matter. */
-  private readonly exitCodes = new RecentMap<string, string>(MAX_EXIT_CODES);
+  private readonly exitCodes = boundedCache<string, string>({ max: MAX_EXIT_CODES });
   private readonly inspectSlots: Limiter;
   private healthState: CollectorHealth;
 
@@ -377,10 +377,11 @@ export class DockerCollector implements Collector {
 
   /** repo:tag of an image ID, cached (images are immutable; a failed lookup is retried later). */
   private async imageName(imageId: string, ctx: CollectorContext, signal: AbortSignal): Promise<string | undefined> {
-    if (this.imageNames.has(imageId)) return this.imageNames.get(imageId);
+    const cached = this.imageNames.get(imageId);
+    if (cached) return cached.name;
     try {
       const name = await this.client.imageRepoTag(imageId, signal);
-      this.imageNames.set(imageId, name);
+      this.imageNames.set(imageId, { name });
       return name;
     } catch (error) {
       ctx.logger.debug({ image: imageId, error: causeMessage(error) }, 'cannot resolve image name');

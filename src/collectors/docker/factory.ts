@@ -22,6 +22,7 @@ export const dockerCollectorFactory: CollectorFactory = {
       source: 'docker',
       labelRules: compileRules(config.docker.labels_as_tags, 'label', 'docker.labels_as_tags'),
       envRules: compileRules(config.docker.env_as_tags, 'env', 'docker.env_as_tags'),
+      excludePauseContainers: config.docker.exclude_pause_container,
       autodetect,
     }),
 };

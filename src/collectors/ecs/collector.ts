@@ -12,6 +12,8 @@
  * task and the introspection task list for `localTtlMs`, and an endpoint that cannot be reached is
  * skipped for `unreachableMs`.
  */
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
+import type { Clock } from '../../clock.js';
 import { CONTAINER_PREFIX, ECS_TASK_PREFIX, GLOBAL_ENTITY_ID } from '../../entity.js';
 import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
 import type { EntityId, TagInfo } from '../../types.js';
@@ -29,6 +31,8 @@ export interface EcsCollectorOptions {
   readonly client: EcsSource;
   /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -40,6 +44,8 @@ export interface EcsCollectorOptions {
   readonly sweepIntervalMs?: number;
   /** Tasks remembered for that sweep (the oldest is forgotten past it). Default 10,000. */
   readonly maxTasks?: number;
+  /** What cacheTtlMs is measured on: the tagger's clock (the factory passes it). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface EcsStats {
@@ -68,10 +74,12 @@ export class EcsCollector implements Collector {
   readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
+  private readonly replaceColon: boolean;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
-  private readonly cache = new Map<EntityId, Timed<TagInfo[]>>();
+  /** Found tasks' tag infos, by each entity they cover (bounded; stale after cacheTtlMs). */
+  private readonly cache: BoundedCache<EntityId, TagInfo[]>;
   /** Shared answers (and requests in flight) for the local task, v2 task and task list. */
   private readonly shared = new Map<string, Timed<Promise<unknown>>>();
   private readonly unreachableUntil = new Map<Endpoint, number>();
@@ -83,21 +91,22 @@ export class EcsCollector implements Collector {
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
+    this.replaceColon = options.replaceColon === true;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
     this.pullIntervalMs = options.sweepIntervalMs ?? 5_000;
     this.tasks = new TaskTracker(options.maxTasks ?? MAX_CACHE);
+    this.cache = boundedCache({ max: MAX_CACHE, ttlMs: this.cacheTtlMs, ...(options.clock ? { clock: options.clock } : {}) });
     if (options.autodetect) this.detect = (signal) => this.probe(signal);
   }
 
   async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
     this.stats.lookups++;
-    const now = ctx.clock.now();
     const hit = this.cache.get(entity);
-    if (hit && hit.until > now) {
+    if (hit) {
       this.stats.cacheHits++;
-      return { found: true, infos: hit.value };
+      return { found: true, infos: hit };
     }
     let answered = false;
     let lastError: unknown;
@@ -117,7 +126,7 @@ export class EcsCollector implements Collector {
         const task = await this.lookup(endpoint, entity, ctx, signal);
         answered = true;
         this.unreachableUntil.delete(endpoint);
-        if (task && contains(task, entity)) return this.found(task, ctx);
+        if (task && contains(task, entity)) return this.found(task);
       } catch (error) {
         lastError = error;
         if (isTaggerError(error, 'TAGGER_SOCKET') || isTaggerError(error, 'TAGGER_TIMEOUT')) this.unreachableUntil.set(endpoint, ctx.clock.now() + this.unreachableMs);
@@ -223,25 +232,14 @@ export class EcsCollector implements Collector {
     return this.cluster;
   }
 
-  private found(task: EcsTask, ctx: CollectorContext): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
-    const until = ctx.clock.now() + this.cacheTtlMs;
-    if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
+  private found(task: EcsTask): FetchResult {
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon });
     // The global entity is not looked up through ECS: only the task's own entities are cached.
-    for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, { value: infos, until });
+    for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
     this.stats.found++;
     this.state = { healthy: true, message: this.describe() };
     return { found: true, infos };
-  }
-
-  private evictExpired(now: number): void {
-    for (const [id, entry] of this.cache) if (entry.until <= now) this.cache.delete(id);
-    // Still full of live entries: drop the oldest (a Map iterates in insertion order).
-    for (const id of this.cache.keys()) {
-      if (this.cache.size <= MAX_CACHE / 2) break;
-      this.cache.delete(id);
-    }
   }
 
   /** Which endpoints a miss is asked through, in order (for health and docs). */

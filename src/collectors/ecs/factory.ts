@@ -11,7 +11,7 @@ import { EcsCollector } from './collector.js';
 export const ecsCollectorFactory: CollectorFactory = {
   name: 'ecs',
   enabled: (config) => config.ecs.enabled,
-  create: ({ config, env }, autodetect) =>
+  create: ({ config, env, clock }, autodetect) =>
     new EcsCollector({
       client: new EcsClient({
         agentUrl: config.ecs.agent_url,
@@ -23,7 +23,9 @@ export const ecsCollectorFactory: CollectorFactory = {
         timeoutMs: config.fetch.timeout,
       }),
       taskTags: config.ecs.task_tags,
+      replaceColon: config.ecs.resource_tags_replace_colon,
       autodetect,
+      clock,
     }),
 };
 

@@ -6,6 +6,7 @@
 export type TaggerErrorCode =
   | 'TAGGER_INVALID_ENTITY'
   | 'TAGGER_INVALID_CARDINALITY'
+  | 'TAGGER_INVALID_ORIGIN'
   | 'TAGGER_INVALID_CONFIG'
   | 'TAGGER_BAD_REQUEST'
   | 'TAGGER_AUTH_TOKEN'
@@ -37,6 +38,16 @@ export class InvalidEntityError extends TaggerError {
 export class InvalidCardinalityError extends TaggerError {
   constructor(readonly input: unknown) {
     super('TAGGER_INVALID_CARDINALITY', `invalid cardinality ${JSON.stringify(truncate(String(input)))}: expected low, orchestrator or high`);
+  }
+}
+
+/** An origin (`/v1/origin`, `resolveOrigin`) that is malformed or not exactly one form; names the parameter. */
+export class InvalidOriginError extends TaggerError {
+  constructor(
+    readonly parameter: string,
+    reason: string,
+  ) {
+    super('TAGGER_INVALID_ORIGIN', `invalid ${parameter}: ${reason}`);
   }
 }
 

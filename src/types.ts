@@ -2,6 +2,7 @@
  * The tagger's data model: cardinalities, entity IDs, and the TagInfo a collector pushes.
  * Everything here is plain data so that collectors, the store and IPC share one vocabulary.
  */
+import type { OriginFacts } from './origin/types.js';
 
 /** How many distinct values a tag may take across a fleet; a query at a level includes all below. */
 export type Cardinality = 'low' | 'orchestrator' | 'high';
@@ -40,6 +41,8 @@ export interface TagInfo {
   readonly deleteEntity?: boolean;
   /** Defaults to the priority registered for `source` (see sourcePriority). */
   readonly priority?: SourcePriority;
+  /** What lets origin detection find the entity (its PID, IPs, a pod's containers); the store ignores it. */
+  readonly origin?: OriginFacts;
 }
 
 /** The tags one source gave an entity, as the dump and explain commands show them. */

@@ -23,7 +23,7 @@ const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory
  * pods' containers through the node's kubelet collector.
  */
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
-  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps.config, deps.env)];
+  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps, false)];
   const out: Collector[] = [];
   for (const factory of factories) {
     const toggle = factory.enabled(deps.config);

@@ -47,7 +47,7 @@ const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const CONFIG_SCHEMA = v.object({
   mode: setting(kinds.mode, 'local'),
-  /** kube_cluster_name on the global entity (the cluster collector). */
+  /** The Kubernetes cluster's name: `kube_cluster_name` on the global entity (the cluster collector). */
   cluster_name: setting(kinds.text, ''),
   log: section({
     level: setting(kinds.logLevel, 'info'),
@@ -111,25 +111,24 @@ export const CONFIG_SCHEMA = v.object({
     /** This node's name: the cluster tags it follows are its pods'. */
     node_name: setting(kinds.text, '', { standardEnv: 'NODE_NAME' }),
   }),
-  kubernetes: section({
-    /** A node daemon watches the API server itself (small clusters); mode: cluster always does. */
-    enabled: setting(kinds.bool, false),
-    /** Empty: in-cluster (KUBERNETES_SERVICE_HOST / _PORT). */
-    api_url: setting(kinds.text, ''),
-    /** Empty: the service account's token and CA. */
-    token_file: setting(kinds.text, ''),
-    ca_file: setting(kinds.text, ''),
-    tls_verify: setting(kinds.bool, true),
-    namespace_labels_as_tags: setting(kinds.rules, {}),
-    namespace_annotations_as_tags: setting(kinds.rules, {}),
-    kube_service_ignore_readiness: setting(kinds.bool, false),
-  }),
   cluster_agent: section({
     /** A cluster instance to follow, `https://host:port`; empty: none. */
     url: setting(kinds.text, ''),
     auth_token_file: setting(kinds.text, '/etc/tagger/cluster-token/token'),
     ca_file: setting(kinds.text, ''),
     tls_verify: setting(kinds.bool, true),
+  }),
+  kubernetes: section({
+    /** Off by default: one cluster instance should watch the API server, not every node (docs/collectors/kubernetes.md). */
+    enabled: setting(kinds.toggle, 'false'),
+    /** Empty: in-cluster (KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT). */
+    api_url: setting(kinds.text, ''),
+    token_file: setting(kinds.text, `${SERVICE_ACCOUNT}/token`),
+    ca_file: setting(kinds.text, `${SERVICE_ACCOUNT}/ca.crt`),
+    tls_verify: setting(kinds.bool, true),
+    kube_service_ignore_readiness: setting(kinds.bool, false),
+    namespace_labels_as_tags: setting(kinds.rules, {}),
+    namespace_annotations_as_tags: setting(kinds.rules, {}),
   }),
   ecs: section({
     enabled: setting(kinds.toggle, 'auto'),

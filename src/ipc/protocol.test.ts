@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseEntityId, type ParsedEntity } from '../entity.js';
 import { isTaggerError } from '../errors.js';
+import { parseOriginQuery } from '../origin/parse.js';
 import type { EntityEvent } from '../types.js';
 import {
   decodeEncodedTags,
@@ -11,7 +12,8 @@ import {
   errorResponse,
   parseCardinalityParam,
   requiredParam,
-  parsePidParam,
+  originEcho,
+  originQuery,
   parsePrefixParams,
   splitEntityLine,
 } from './protocol.js';
@@ -54,15 +56,26 @@ describe('request validation', () => {
     expect(isTaggerError(tooMany, 'TAGGER_BAD_REQUEST')).toBe(true);
     expect(tooMany).toMatchObject({ parameter: 'prefix' });
   });
-  it('pid: positive whole numbers up to pid_max', () => {
-    expect(parsePidParam(q('pid=1'))).toBe(1);
-    expect(parsePidParam(q('pid=4194304'))).toBe(4194304);
-    for (const bad of ['pid=0', 'pid=-1', 'pid=1.5', 'pid=0x10', 'pid=4194305', 'pid=', 'pid=01', 'pid=12a']) {
-      const error = thrown(() => parsePidParam(q(bad)));
-      // A bad pid is a bad request naming its parameter, not an invalid entity.
-      expect(isTaggerError(error, 'TAGGER_BAD_REQUEST'), bad).toBe(true);
-      expect(error, bad).toMatchObject({ parameter: 'pid' });
+  it('origin: the echo of each form, and the query of a library origin', () => {
+    const echo = (query: string) => originEcho(parseOriginQuery(q(query)), q(query));
+    expect(echo('pid=7')).toEqual({ pid: 7 });
+    expect(echo('cgroup_inode=in-42')).toEqual({ cgroup_inode: 42 });
+    expect(echo(`container_id=docker://${'a'.repeat(64)}`)).toEqual({});
+    expect(echo('external_data=it-false,cn-web,pu-u1')).toEqual({ external_data: 'it-false,cn-web,pu-u1' });
+    expect(echo('pod_uid=u1&container_name=web')).toEqual({ pod_uid: 'u1', container_name: 'web' });
+    expect(echo('ip=%3A%3Affff%3A10.0.0.1')).toEqual({ ip: '10.0.0.1' });
+    expect(originQuery({ podUid: 'u1', containerName: 'web' }).toString()).toBe('pod_uid=u1&container_name=web');
+    expect(originQuery({ cgroupInode: 42 }).toString()).toBe('cgroup_inode=42');
+    expect(parseOriginQuery(originQuery({ externalData: 'it-true,cn-init,pu-u1' }))).toEqual({ kind: 'pod_container', podUid: 'u1', containerName: 'init', init: true });
+  });
+  it('an invalid origin is 400 naming its parameter', () => {
+    let caught: unknown;
+    try {
+      parseOriginQuery(q('pid=1&ip=10.0.0.1'));
+    } catch (error) {
+      caught = error;
     }
+    expect(errorResponse(caught)).toEqual({ status: 400, body: { error: 'invalid ip: only one origin may be given, but pid and ip were', parameter: 'ip' } });
   });
   it('errors map to 400 for bad input and a bare 500 otherwise', () => {
     let caught: unknown;

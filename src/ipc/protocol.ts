@@ -4,13 +4,13 @@
  * spelled in one place. No I/O here.
  */
 import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality } from '../entity.js';
-import { BadRequestError, InvalidCardinalityError, InvalidEntityError } from '../errors.js';
+import { BadRequestError, InvalidCardinalityError, InvalidEntityError, InvalidOriginError } from '../errors.js';
+import { LIBRARY_NAMES, QUERY_NAMES } from '../origin/parse.js';
+import type { Origin, ParsedOrigin } from '../origin/types.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot, EventEntity, MergedTags, SourceTags } from '../types.js';
 
 export const MAX_PREFIXES = 16;
 export const MAX_PREFIX_LENGTH = 300;
-/** Linux caps pid_max at 2^22. */
-export const MAX_PID = 4_194_304;
 
 const KNOWN_PREFIXES = [CONTAINER_PREFIX, POD_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX];
 
@@ -58,14 +58,9 @@ export function parseNodeParam(params: URLSearchParams): string | undefined {
   return raw;
 }
 
-export function parsePidParam(params: URLSearchParams): number {
-  const raw = requiredParam(params, 'pid');
-  if (!/^[1-9]\d{0,6}$/.test(raw) || Number(raw) > MAX_PID) throw new BadRequestError('pid', `pid must be a whole number from 1 to ${MAX_PID}`);
-  return Number(raw);
-}
-
 /** The status and JSON body of an error; a request error is 400, anything else 500 without detail. */
-export function errorResponse(error: unknown): { status: number; body: { error: string } } {
+export function errorResponse(error: unknown): { status: number; body: { error: string; parameter?: string } } {
+  if (error instanceof InvalidOriginError) return { status: 400, body: { error: error.message, parameter: error.parameter } };
   if (error instanceof BadRequestError || error instanceof InvalidEntityError || error instanceof InvalidCardinalityError) {
     return { status: 400, body: { error: error.message } };
   }
@@ -90,11 +85,51 @@ export interface EntitiesBody {
   readonly entities: readonly EntityBody[];
 }
 
-export interface OriginBody {
-  readonly pid: number;
+/** The origin as the request gave it (one form), the canonical container ID or null, the entity or null, its tags. */
+export interface OriginBody extends OriginEcho {
   readonly container_id: string | null;
   readonly entity: EntityId | null;
   readonly tags: readonly string[];
+}
+
+/** The request's origin, echoed: numbers as numbers, an IP in canonical form, external data as given. */
+export interface OriginEcho {
+  readonly pid?: number;
+  readonly cgroup_inode?: number;
+  readonly external_data?: string;
+  readonly pod_uid?: string;
+  readonly container_name?: string;
+  readonly ip?: string;
+}
+
+/** The echo of a parsed `/v1/origin` query (a `container_id` is answered by the reply's own canonical field). */
+export function originEcho(origin: ParsedOrigin, params: URLSearchParams): OriginEcho {
+  switch (origin.kind) {
+    case 'pid':
+      return { pid: origin.pid };
+    case 'cgroup_inode':
+      return { cgroup_inode: origin.inode };
+    case 'container_id':
+      return {};
+    case 'ip':
+      return { ip: origin.ip };
+    case 'pod_container': {
+      const external = params.get(QUERY_NAMES.externalData);
+      if (external !== null) return { external_data: external };
+      return { pod_uid: origin.podUid, ...(origin.containerName !== undefined ? { container_name: origin.containerName } : {}) };
+    }
+  }
+}
+
+/** The `/v1/origin` query for a library origin (the client's side of parseOriginQuery). */
+export function originQuery(origin: Origin): URLSearchParams {
+  const params = new URLSearchParams();
+  const fields = origin as Partial<Record<keyof typeof LIBRARY_NAMES, unknown>>;
+  for (const key of Object.keys(LIBRARY_NAMES) as Array<keyof typeof LIBRARY_NAMES>) {
+    const value = fields[key];
+    if (value !== undefined && value !== null) params.set(QUERY_NAMES[key], String(value));
+  }
+  return params;
 }
 
 export function entityBody(e: EntitySnapshot): EntityBody {

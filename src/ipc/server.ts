@@ -5,14 +5,12 @@
  * (header and request timeouts), too many connections. Errors are JSON, never a stack.
  */
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
 import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
-import { CONTAINER_PREFIX } from '../entity.js';
 import { ConfigError, causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TaggerPort } from '../tagger/tagger.js';
@@ -20,19 +18,19 @@ import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { isLoopbackHost, listenTcp, listenUnix, parseTcpAddress, prepareSocketPath } from './listen.js';
 import { createMetricsRegistry, newServerStats, type ServerStats } from './metrics.js';
-import { containerIdFromCgroup, containerIdFromMountinfo } from './origin.js';
 import {
   entitiesBody,
   errorResponse,
+  originEcho,
   parseCardinalityParam,
   parseNodeParam,
-  parsePidParam,
   parsePrefixParams,
   requiredParam,
   type OriginBody,
   type TagsBody,
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
+import { parseOriginQuery } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
 import { StreamEncoder } from './stream-encoding.js';
 import type { ResourceReports } from './cluster-metrics.js';
@@ -70,8 +68,6 @@ export interface IpcServerOptions {
   readonly maxPendingEvents?: number;
   /** A stream reader that takes no bytes for this long is dropped, and a large response not read in this long is cut (default 10 s). */
   readonly streamStallTimeoutMs?: number;
-  /** Where /proc is (tests point it at a fake tree). */
-  readonly procRoot?: string;
   readonly processMetrics?: boolean;
   readonly limits?: Partial<RequestLimits>;
 }
@@ -96,6 +92,8 @@ const DEFAULT_LIMITS: RequestLimits = {
 
 /** Bodies above this may not fit in the socket buffers at once: they get a write deadline. */
 const LARGE_BODY = 64 * 1024;
+
+const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
 const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/healthz', '/metrics']);
 
@@ -337,24 +335,14 @@ export class IpcServer {
     this.send(res, '/v1/tags', 200, body);
   }
 
+  /** One origin of any form -> its entity and tags (docs/origin-detection.md); an unknown one is nulls and []. */
   private async origin(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const pid = parsePidParam(params);
+    const origin = parseOriginQuery(params);
     const cardinality = parseCardinalityParam(params);
-    const root = this.options.procRoot ?? '/proc';
-    let cgroup: string;
-    try {
-      cgroup = await readFile(`${root}/${pid}/cgroup`, 'utf8');
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'ESRCH') return this.send(res, '/v1/origin', 404, { error: `no process with pid ${pid}` });
-      throw error;
-    }
-    let containerId = containerIdFromCgroup(cgroup);
-    // A cgroup namespace can hide the path; the container's bind mounts still name it.
-    if (containerId === null) containerId = containerIdFromMountinfo(await readFile(`${root}/${pid}/mountinfo`, 'utf8').catch(() => ''));
-    const entity = containerId === null ? null : CONTAINER_PREFIX + containerId;
-    const tags = entity === null ? [] : await this.options.tagger.tag(entity, cardinality);
-    const body: OriginBody = { pid, container_id: containerId, entity, tags };
+    const tagger = this.options.tagger;
+    const found = await tagger.lookupOrigin(origin);
+    const tags = found === undefined ? EMPTY_TAGS : await tagger.tag(found.entity, cardinality);
+    const body: OriginBody = { ...originEcho(origin, params), container_id: found?.containerId ?? null, entity: found?.entity ?? null, tags };
     this.send(res, '/v1/origin', 200, body);
   }
 

@@ -9,6 +9,9 @@ import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { TagStore } from '../store/tag-store.js';
 import type { Cardinality, EntityId, TagInfo } from '../types.js';
+import { parseOrigin } from '../origin/parse.js';
+import { OriginResolver, type OriginResolverOptions } from '../origin/resolver.js';
+import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
 import { CollectorRunner } from './collector-runner.js';
 import { FetchOnMiss } from './fetch-on-miss.js';
 import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
@@ -26,10 +29,14 @@ export interface LocalTaggerOptions {
   readonly errorTtlMs?: number;
   /** Tags of the global entity (host-wide tags), added to queries that ask for them. */
   readonly globalTags?: { low?: readonly string[]; orchestrator?: readonly string[]; high?: readonly string[] };
+  /** Where origin detection finds /proc and the cgroup tree (tests point them at fake trees). */
+  readonly origin?: Pick<OriginResolverOptions, 'procRoot' | 'cgroupRoot'>;
 }
 
 export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort {
   readonly store: TagStore;
+  /** The origin index beside the store, and resolution of every origin form. */
+  readonly origins: OriginResolver;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runners: CollectorRunner[];
@@ -51,7 +58,13 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
     this.logger = options.logger ?? silentLogger;
     this.store = new TagStore({ clock: this.clock, deletionGraceMs: options.deletionGraceMs, tombstoneTtlMs: options.tombstoneTtlMs });
     this.store.onMalformed = (info, reason) => this.logger.warn({ reason, source: sourceOf(info) }, 'dropped malformed tag update');
-    const sink: TagSink = { push: (infos) => this.store.processTagInfo(infos) };
+    this.origins = new OriginResolver(this.store, { ...options.origin, logger: this.logger });
+    // Every update reaches the origin index on the same push as the store, right after it.
+    const ingest = (infos: readonly TagInfo[]): void => {
+      this.store.processTagInfo(infos);
+      this.origins.ingest(infos);
+    };
+    const sink: TagSink = { push: ingest };
     this.runners = (options.collectors ?? []).map(
       (collector) =>
         new CollectorRunner(collector, {
@@ -66,7 +79,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
     );
     this.fetching = new FetchOnMiss({
       fetchers: this.runners,
-      store: this.store,
+      store: { hasSource: (id, source) => this.store.hasSource(id, source), processTagInfo: ingest },
       clock: this.clock,
       logger: this.logger,
       counts: this.counters.fetches,
@@ -109,6 +122,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
   /** Removes entities past their grace, and forgets fetch outcomes past their TTL. */
   prune(now = this.clock.now()): void {
     this.store.prune(now);
+    this.origins.sweep();
     this.fetching.prune(now);
   }
 
@@ -153,6 +167,19 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
     const found = this.store.lookup(id, card);
     if (this.fetching.needsFetch(id)) this.fetching.inBackground(id);
     return this.answer(found, card, found === undefined ? 'miss' : 'hit', options);
+  }
+
+  resolveOrigin(origin: Origin): OriginResolution | undefined {
+    const lookup = this.origins.lookup(parseOrigin(origin));
+    if (lookup.found === undefined && lookup.candidate !== undefined && this.fetching.needsFetch(lookup.candidate)) this.fetching.inBackground(lookup.candidate);
+    return lookup.found;
+  }
+
+  async lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined> {
+    const first = this.origins.lookup(origin);
+    if (first.found !== undefined || first.candidate === undefined || !this.fetching.needsFetch(first.candidate)) return first.found;
+    await this.fetching.fetchMissing(first.candidate);
+    return this.origins.resolve(origin);
   }
 
   /** Replaces the global entity's tags. */

@@ -20,6 +20,10 @@ import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js
 import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from '../ipc/client.js';
+import { parseOrigin } from '../origin/parse.js';
+import { RemoteOrigins } from '../origin/remote-origins.js';
+import { OriginResolver } from '../origin/resolver.js';
+import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
 import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from '../ipc/protocol.js';
 
 /** The source name replica entries carry. */
@@ -46,6 +50,8 @@ export interface RemoteTaggerOptions {
   readonly node?: string;
   /** For an `https://` address (a cluster instance). */
   readonly tls?: TlsOptions;
+  /** Where this process's /proc is, for `resolveOrigin({pid})` (tests point it at a fake tree). */
+  readonly procRoot?: string;
 }
 
 
@@ -64,6 +70,10 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
   private connected = false;
   private lastError = 'not connected yet';
   private syncs = 0;
+  /** PIDs (in this process's namespace) and container IDs, from this replica's own memory. */
+  private readonly localOrigins: OriginResolver;
+  /** The forms only the daemon's indexes know, asked of the daemon. */
+  private readonly daemonOrigins: RemoteOrigins;
 
   constructor(options: RemoteTaggerOptions) {
     super();
@@ -79,6 +89,15 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
     });
     this.store.onMalformed = (info, reason) => this.logger.warn({ entity: (info as { entity?: unknown } | null)?.entity, reason }, 'malformed entity from the daemon; dropped');
     this.client = this.newClient();
+    this.localOrigins = new OriginResolver(this.store, { ...(options.procRoot ? { procRoot: options.procRoot } : {}), logger: this.logger });
+    this.daemonOrigins = new RemoteOrigins({
+      ask: async (origin) => {
+        const body = await this.client.origin(origin);
+        return body.entity === null ? undefined : { containerId: body.container_id, entity: body.entity };
+      },
+      has: (id) => this.store.has(id),
+      onError: (error) => this.logger.debug({ error: causeMessage(error) }, 'origin lookup at the daemon failed'),
+    });
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -120,6 +139,26 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
     const found = fast ?? this.lookupCanonical(entity, card);
     this.countQuery(card, found === undefined ? 'miss' : 'hit');
     return this.withGlobal(found, card, options);
+  }
+
+  /**
+   * A PID is read from this process's own /proc (a PID from a caller's socket credentials is in the
+   * caller's namespace, which may not be the daemon's); a container ID from the replicated store;
+   * the other forms through the daemon (docs/origin-detection.md, "Remote replicas").
+   */
+  resolveOrigin(origin: Origin): OriginResolution | undefined {
+    const parsed = parseOrigin(origin);
+    return isLocalForm(parsed) ? this.localOrigins.resolve(parsed) : this.daemonOrigins.resolveSync(parsed);
+  }
+
+  async lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined> {
+    if (isLocalForm(origin)) return this.localOrigins.resolve(origin);
+    try {
+      return await this.daemonOrigins.resolve(origin);
+    } catch (error) {
+      this.logger.debug({ error: causeMessage(error) }, 'origin lookup at the daemon failed');
+      return undefined;
+    }
   }
 
   /** Healthy while connected; a replica that lost its daemon still answers, but says so. */
@@ -248,3 +287,7 @@ function toTagInfo(entity: EventEntity): TagInfo {
   return { source: REMOTE_SOURCE, entity: entity.id, low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard };
 }
 
+/** The forms a replica answers from its own memory. */
+function isLocalForm(origin: ParsedOrigin): boolean {
+  return origin.kind === 'pid' || origin.kind === 'container_id';
+}

@@ -5,6 +5,7 @@
  * and the server never reaches into either one's store.
  */
 import type { CollectorHealth } from '../collectors/collector.js';
+import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
 import type { StoreCounters } from '../store/tag-store.js';
 import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
@@ -50,6 +51,13 @@ export interface Tagger {
   list(): EntitySnapshot[];
   getEntity(entity: string): EntitySnapshot | undefined;
   health(): TaggerHealth;
+  /**
+   * The entity an origin names (a PID, a cgroup inode, a container ID, external data, a pod UID and
+   * container name, an IP: exactly one), from memory, at once; undefined when unknown. As with
+   * tagSync, a container the tagger has not seen yet is fetched in the background. Throws
+   * InvalidOriginError naming the key for a malformed origin. See docs/origin-detection.md.
+   */
+  resolveOrigin(origin: Origin): OriginResolution | undefined;
   readonly counters: TaggerCounters;
   /** The counters with every query counted so far (hits are kept apart on the hot path). */
   flushCounters(): TaggerCounters;
@@ -116,4 +124,6 @@ export interface TaggerPort {
   snapshotBatches(sub: Subscription): Iterable<readonly EntityEvent[]>;
   introspect(id: EntityId): EntityIntrospection;
   storeStats(): StoreStats;
+  /** As Tagger.resolveOrigin, waiting for a fetch on a miss (a replica: for its daemon's answer). */
+  lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined>;
 }

@@ -32,7 +32,7 @@ describe('cluster tags from the config', () => {
 
   it('refuses, naming the key: both at once, no node name, a URL that is not http(s)', () => {
     const deps = (values: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => ({ config: resolveConfig(values, env), env, clock: systemClock, logger: silentLogger, index: undefined });
-    expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1' }, kubernetes: { enabled: true } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config kubernetes.enabled: cannot be true together with cluster_agent.url/);
+    expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1' }, kubernetes: { enabled: true } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config kubernetes.enabled: must be false when cluster_agent.url is set/);
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1' } }))).toThrow(/^invalid config kubelet.node_name: must be set/);
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'tagger-cluster:8443' } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config cluster_agent.url: must be https:\/\/host:port/);
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1', ca_file: '/nonexistent/ca.pem' } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config cluster_agent.ca_file: cannot read/);

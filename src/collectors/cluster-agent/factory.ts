@@ -33,13 +33,14 @@ export interface ClusterTagsDeps {
 export function clusterTagsCollector(deps: ClusterTagsDeps): Collector | undefined {
   const { config } = deps;
   const url = config.cluster_agent.url.trim();
-  const watch = config.kubernetes.enabled;
+  const watch = config.kubernetes.enabled !== 'false';
   if (!url && !watch) return undefined;
-  if (url && watch) throw new ConfigError('kubernetes.enabled', 'cannot be true together with cluster_agent.url: a node either follows a cluster instance or watches the API server itself');
+  if (url && watch) throw new ConfigError('kubernetes.enabled', 'must be false when cluster_agent.url is set: a node either follows a cluster instance or watches the API server itself');
   const node = config.kubelet.node_name.trim();
   if (!node) throw new ConfigError('kubelet.node_name', `must be set (or the NODE_NAME variable) when ${url ? 'cluster_agent.url' : 'kubernetes.enabled'} is: it picks this node's pods`);
   const index = deps.index ?? NO_CONTAINERS;
-  if (watch) return new LocalClusterWatch({ inner: clusterCollectorFromConfig(config, deps.env), index, node });
+  // `auto` watches only where the API server is found (in a pod, or kubernetes.api_url).
+  if (watch) return new LocalClusterWatch({ inner: clusterCollectorFromConfig(deps, config.kubernetes.enabled === 'auto'), index, node });
   if (!/^https?:\/\//i.test(url)) throw new ConfigError('cluster_agent.url', `must be https://host:port, got ${JSON.stringify(url)}`);
   const secure = /^https:/i.test(url);
   const feed = new RemoteTagger({

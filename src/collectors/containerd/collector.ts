@@ -17,6 +17,7 @@ import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import type { ContainerdApi } from './client.js';
+import { containerdOrigin } from './origin.js';
 import { extractContainer, isSandbox, podEntityOf } from './extract.js';
 import type { ContainerRecord, EventEnvelope, TaskRecord } from './types.js';
 
@@ -129,11 +130,12 @@ export class ContainerdCollector implements Collector {
       const container = await this.api.getContainer(namespace, id, signal);
       if (!container) continue;
       if (isSandbox(container)) return { found: false };
-      const infos = [this.extract(container)];
       const task = await this.api.getTask(namespace, id, signal);
-      if (task && task.status !== 'STOPPED') {
+      const running = task !== undefined && task.status !== 'STOPPED';
+      if (running) this.initPids.set(id, task.pid);
+      const infos = [this.extract(container)];
+      if (running) {
         this.live.set(id, namespace);
-        this.initPids.set(id, task.pid);
       } else {
         // Not running: its tags serve for the deletion grace, then go.
         if (task) this.rememberExit(id, namespace, task.exitStatus, task.exitedAt);
@@ -295,7 +297,9 @@ export class ContainerdCollector implements Collector {
 
   private extract(container: ContainerRecord): TagInfo {
     if (container.specSkipped) this.counters.specsSkipped++;
-    return extractContainer(container, { source: SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const info = extractContainer(container, { source: SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const origin = containerdOrigin(this.initPids.get(container.id));
+    return origin ? { ...info, origin } : info;
   }
 
   private rememberExit(id: string, namespace: string, exitCode: number, exitedAt: number | undefined): void {

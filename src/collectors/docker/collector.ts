@@ -22,6 +22,7 @@ import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchR
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
 import { extractContainer, extractFromEvent, isPauseImage } from './extract.js';
+import { dockerOrigin } from './origin.js';
 import { UNCONFIRMED, fingerprint, primaryName } from './fingerprint.js';
 import { HeldEvents } from './held-events.js';
 import { watchLiveness } from './liveness.js';
@@ -360,12 +361,14 @@ export class DockerCollector implements Collector {
   private async toInfos(inspect: ContainerInspect, ctx: CollectorContext, signal: AbortSignal): Promise<TagInfo[]> {
     if (this.excluded(inspect.Config.Image)) return [];
     const resolvedImage = isImageId(inspect.Config.Image) ? await this.imageName(inspect.Image || inspect.Config.Image, ctx, signal) : undefined;
-    const info = extractContainer(inspect, {
+    const tags = extractContainer(inspect, {
       source: this.name,
       ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
       ...(this.options.envRules ? { envRules: this.options.envRules } : {}),
       ...(resolvedImage ? { resolvedImage } : {}),
     });
+    const origin = dockerOrigin(inspect);
+    const info: TagInfo = origin ? { ...tags, origin } : tags;
     const alive = inspect.State.Running || inspect.State.Restarting || inspect.State.Paused;
     if (alive) {
       this.known.set(inspect.Id, fingerprint(inspect.Name, inspect.Config.Labels));

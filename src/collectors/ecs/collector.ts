@@ -16,12 +16,14 @@ import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import type { Clock } from '../../clock.js';
 import { CONTAINER_PREFIX, ECS_TASK_PREFIX, GLOBAL_ENTITY_ID } from '../../entity.js';
 import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
+import type { OriginFacts } from '../../origin/types.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { Limiter } from '../../net/limiter.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EcsClient } from './client.js';
 import { TaskTracker } from './task-tracker.js';
+import { ecsOrigins } from './origin.js';
 import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
 
 /** What the collector needs of a client (EcsClient). */
@@ -85,6 +87,8 @@ export class EcsCollector implements Collector {
   private readonly unreachableUntil = new Map<Endpoint, number>();
   private readonly limiters = new Map<Endpoint, Limiter>();
   private readonly tasks: TaskTracker;
+  /** Origin facts read from a task's metadata payload, beside the task that extract.ts normalises from it. */
+  private readonly origins = new WeakMap<EcsTask, Map<EntityId, OriginFacts>>();
   private cluster: string | undefined;
   private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
@@ -188,12 +192,13 @@ export class EcsCollector implements Collector {
     return limiter;
   }
 
+  /** The task, with the origin facts of its entities when the payload has addresses (task metadata, not introspection). */
   private async lookup(endpoint: Endpoint, entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<EcsTask | undefined> {
     switch (endpoint) {
       case 'local':
-        return taskFromMetadata(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
+        return this.withOrigins(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
       case 'v2':
-        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)), 'FARGATE');
+        return this.withOrigins(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)), 'FARGATE');
       case 'agent': {
         const cluster = await this.clusterName(signal);
         if (entity.startsWith(ECS_TASK_PREFIX)) {
@@ -204,6 +209,12 @@ export class EcsCollector implements Collector {
         return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
       }
     }
+  }
+
+  private withOrigins(raw: unknown, launchType?: string): EcsTask | undefined {
+    const task = taskFromMetadata(raw, launchType);
+    if (task) this.origins.set(task, ecsOrigins(raw, task.id));
+    return task;
   }
 
   /** One request per key per localTtlMs, shared by concurrent callers; failures are not kept. */
@@ -233,7 +244,11 @@ export class EcsCollector implements Collector {
   }
 
   private found(task: EcsTask): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon });
+    const origins = this.origins.get(task);
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon }).map((info) => {
+      const origin = origins?.get(info.entity);
+      return origin ? { ...info, origin } : info;
+    });
     // The global entity is not looked up through ECS: only the task's own entities are cached.
     for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));

@@ -51,6 +51,7 @@ async function start(options: { ignoreReadiness?: boolean } = {}) {
   };
   running = collector.run(ctx);
   await until(() => synced > 0, 5_000, 'the first sync');
+  await until(() => fake.openWatches() === 4, 5_000, 'the four watches');
   /** The last TagInfo pushed for an entity. */
   const last = (entity: string): TagInfo | undefined => batches.flat().filter((i) => i.entity === entity).at(-1);
   return { batches, last };

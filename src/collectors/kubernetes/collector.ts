@@ -17,7 +17,7 @@ import type { BackoffOptions } from '../../net/backoff.js';
 import { deletionTagInfo } from '../../taglist.js';
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import type { EntityId, TagInfo } from '../../types.js';
-import type { Collector, CollectorContext, CollectorHealth } from '../collector.js';
+import type { Collector, CollectorContext, CollectorHealth, DetectResult } from '../collector.js';
 import type { KubeApiSource } from './client.js';
 import { CLUSTER_SOURCE, NO_TAGS, globalTagInfo, podTagInfo, servicesOfPod, tagFingerprint, type ClusterRules } from './extract.js';
 import { Informer, type InformerHandler, type InformerState, type InformerStats } from './informer.js';
@@ -37,6 +37,8 @@ export interface ClusterCollectorOptions {
   readonly pageSize?: number;
   readonly minWatchTimeoutSeconds?: number;
   readonly backoff?: BackoffOptions;
+  /** `kubernetes.enabled: auto`: whether the API server was found (in a pod, or api_url set). */
+  readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
 }
 
 export interface ClusterStats {
@@ -76,7 +78,11 @@ export class ClusterCollector implements Collector {
   private services!: Informer<ServiceMeta>;
   private namespaces!: Informer<NamespaceMeta>;
 
-  constructor(private readonly options: ClusterCollectorOptions) {}
+  readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
+
+  constructor(private readonly options: ClusterCollectorOptions) {
+    if (options.detect) this.detect = options.detect;
+  }
 
   /** The node a pod runs on (spec.nodeName), for a per-node stream; undefined when unknown or unscheduled. */
   nodeOf(podUid: string): string | undefined {

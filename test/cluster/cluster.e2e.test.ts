@@ -149,7 +149,8 @@ afterAll(async () => {
 
 const logsOf = (p: TaggerProcess): string => p.log.slice(-20).join('\n');
 
-describe.skipIf(!openssl)('cluster instance and two node daemons, as processes over TLS', () => {
+// Each step waits on processes of a shared, loaded machine: more than the default 20 s per test.
+describe.skipIf(!openssl)('cluster instance and two node daemons, as processes over TLS', { timeout: 90_000 }, () => {
   it('each node gets its own pods’ cluster tags, on the pods and their containers, and the global entity', async () => {
     await until(async () => (await nodeA.tags(stsContainer)).includes(SERVICE_TAG), 20_000, `node A container tagged\n${logsOf(nodeA)}\n${logsOf(cluster)}`);
     expect(await nodeA.tags(STS0_POD)).toContain(SERVICE_TAG);

@@ -115,7 +115,7 @@ describe('exit codes and errors', () => {
     expect(self.stderr).toMatch(/^tagger: invalid config remote\.socket: must differ from ipc\.socket .*\n$/);
     const badEnv = await cli(['run'], { TAGGER_MODE: 'sideways' });
     expect(badEnv.code).toBe(2);
-    expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local or remote/);
+    expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local, remote or cluster/);
   });
 
   it('1 when the daemon is not there, with a hint', async () => {

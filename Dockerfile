@@ -18,10 +18,12 @@ RUN npx tsc -p tsconfig.build.json --sourceMap false && node scripts/finish-buil
 
 # 2. Production dependencies only. `npm ci --omit=dev` would still run `prepare` (tsc, a dev
 # dependency, absent here), hence --ignore-scripts; no production dependency needs an install script.
+# --omit=optional too: TypeScript is an optional peer of valibot, so --omit=dev alone keeps it
+# ("devOptional" in the lockfile, 23 MB); no production dependency needs an optional one.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /opt/tagger
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn && rm -rf /root/.npm \
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=warn && rm -rf /root/.npm \
   && find node_modules -name "*.map" -exec rm -f {} +
 
 # 3. What ships: node, the compiled dist/, production node_modules, package.json (the CLI reads its

@@ -25,6 +25,20 @@ export interface BenchSuite {
   run(): Promise<{ figures: BenchFigure[]; skipped?: string }>;
 }
 
+/** A time per request beside its baseline's, with the goal `ours / baseline <= limit`. */
+export function requestTimeFigure(name: string, oursMs: number, baselineMs: number, baselineName: string, goal: { text: string; limit: number }, details: Readonly<Record<string, number | string>>): BenchFigure {
+  return {
+    name,
+    value: round(oursMs * 1000, 1),
+    unit: 'µs/request',
+    baseline: { name: baselineName, value: round(baselineMs * 1000, 1) },
+    ratio: round(oursMs / baselineMs, 2),
+    goal: goal.text,
+    met: oursMs / baselineMs <= goal.limit,
+    details,
+  };
+}
+
 /** Operations per second of `fn`, run in batches of `batch` calls for at least `minMs`. */
 export function opsPerSecond(fn: (i: number) => void, minMs = 300, batch = 10_000): number {
   for (let i = 0; i < batch; i++) fn(i); // warm up

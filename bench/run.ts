@@ -12,8 +12,10 @@ import { startToReadySuites } from './collectors/docker/start-to-ready.bench.js'
 import { ipcSuites } from './ipc/ipc.bench.js';
 import { fanoutSuites } from './ipc/fanout.bench.js';
 import { pythonSuites } from './python/python.bench.js';
+import { kubernetesSuites } from './collectors/kubernetes/kubernetes.bench.js';
+import { originSuites } from './origin/origin.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from './config.js';
 import { createTagger, libraryConfig } from './create-tagger.js';
 import { isTaggerError } from './errors.js';
-import { LocalTagger } from './tagger.js';
+import { LocalTagger } from './tagger/local-tagger.js';
 
 describe('createTagger', () => {
   it('takes durations from a raw config object and from a loaded one alike', () => {
@@ -13,8 +13,8 @@ describe('createTagger', () => {
     const fromLoaded = createTagger({ config: resolveConfig({ store: { deletion_grace: '30s', tombstone_ttl: '2m' } }), collectors: [] });
     for (const tagger of [fromRaw, fromLoaded]) {
       expect(tagger).toBeInstanceOf(LocalTagger);
-      expect(tagger.store.deletionGraceMs).toBe(30_000);
-      expect(tagger.store.tombstoneTtlMs).toBe(120_000);
+      expect((tagger as LocalTagger).store.deletionGraceMs).toBe(30_000);
+      expect((tagger as LocalTagger).store.tombstoneTtlMs).toBe(120_000);
     }
   });
 
@@ -43,7 +43,7 @@ describe('createTagger', () => {
 
     it('layers the file, TAGGER_* and the object, the object winning', () => {
       const env = { TAGGER_CONFIG: file, TAGGER_STORE_TOMBSTONE_TTL: '3m', TAGGER_STORE_PRUNE_INTERVAL: '3s' };
-      const tagger = createTagger({ env, config: { store: { prune_interval: '2s' } }, collectors: [] });
+      const tagger = createTagger({ env, config: { store: { prune_interval: '2s' } }, collectors: [] }) as LocalTagger;
       expect(tagger.store.deletionGraceMs).toBe(40_000); // the file
       expect(tagger.store.tombstoneTtlMs).toBe(180_000); // TAGGER_* over the file
       const config = libraryConfig({ env, config: { store: { prune_interval: '2s' } } });

@@ -7,9 +7,10 @@ import type { Collector } from './collectors/collector.js';
 import { collectorsFromConfig } from './collectors/registry.js';
 import { isResolvedConfig, loadConfig, type TaggerConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { RemoteTagger } from './ipc/remote-tagger.js';
+import { RemoteTagger } from './tagger/remote-tagger.js';
 import { silentLogger, type Logger } from './logger.js';
-import { LocalTagger, type LocalTaggerOptions, type Tagger } from './tagger.js';
+import type { Tagger, TaggerPort } from './tagger/tagger.js';
+import { LocalTagger, type LocalTaggerOptions } from './tagger/local-tagger.js';
 
 export interface CreateTaggerOptions extends Omit<LocalTaggerOptions, 'collectors'> {
   /** `local` (default) runs collectors; `remote` follows a daemon. */
@@ -36,7 +37,8 @@ export function libraryConfig(options: Pick<CreateTaggerOptions, 'config' | 'env
   return loadConfig({ env: options.env ?? process.env, overrides: options.config ?? {} });
 }
 
-export function createTagger(options: CreateTaggerOptions = {}): Tagger {
+/** A Tagger; also the port an IPC server serves it through (the daemon's use). */
+export function createTagger(options: CreateTaggerOptions = {}): Tagger & TaggerPort {
   const env = options.env ?? process.env;
   const config = libraryConfig(options);
   const clock: Clock = options.clock ?? systemClock;

@@ -9,7 +9,7 @@ import { createTagger } from './create-tagger.js';
 import { causeMessage } from './errors.js';
 import { IpcServer } from './ipc/server.js';
 import type { Logger } from './logger.js';
-import type { Tagger } from './tagger.js';
+import type { Tagger, TaggerPort } from './tagger/tagger.js';
 
 export interface DaemonOptions {
   readonly config: TaggerConfig;
@@ -23,7 +23,7 @@ export interface DaemonOptions {
 export const STOP_DEADLINE_MS = 5_000;
 
 export class Daemon {
-  readonly tagger: Tagger;
+  readonly tagger: Tagger & TaggerPort;
   readonly server: IpcServer;
   private readonly logger: Logger;
   private readonly config: TaggerConfig;
@@ -63,7 +63,7 @@ export class Daemon {
     }
     this.logger.info({ mode: this.config.mode, socket: this.config.ipc.socket || undefined, tcp: this.config.ipc.tcp_address || undefined }, 'tagger daemon started');
     this.tagger.ready().then(
-      () => this.logger.info({ entities: this.tagger.store.size }, 'tagger ready'),
+      () => this.logger.info({ entities: this.tagger.storeStats().size }, 'tagger ready'),
       () => undefined,
     );
   }

@@ -3,7 +3,8 @@
  * `init()` once and `tag()` anywhere. Everything else takes its tagger as an argument.
  */
 import { createTagger, type CreateTaggerOptions } from './create-tagger.js';
-import type { CardinalityInput, QueryOptions, Tagger } from './tagger.js';
+import { NotInitializedError } from './errors.js';
+import type { CardinalityInput, QueryOptions, Tagger } from './tagger/tagger.js';
 
 let defaultTagger: Tagger | undefined;
 
@@ -17,7 +18,7 @@ export async function init(config?: CreateTaggerOptions['config'], options: Omit
 }
 
 export function getDefaultTagger(): Tagger {
-  if (!defaultTagger) throw new Error('tagger: call init() before tag()');
+  if (!defaultTagger) throw new NotInitializedError('tag()');
   return defaultTagger;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cardinalityLevel, containerEntityId, entityKindOf, parseCardinality, parseEntityId } from './entity.js';
+import { containerEntityId, entityKindOf, parseCardinality, parseEntityId } from './entity.js';
 import { isTaggerError } from './errors.js';
 
 const HEX = '3f4b4e5a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f';
@@ -49,7 +49,6 @@ describe('parseCardinality', () => {
     expect(parseCardinality('Orchestrator')).toBe('orchestrator');
     expect(parseCardinality('high')).toBe('high');
     expect(parseCardinality(2)).toBe('high');
-    expect(cardinalityLevel('orchestrator')).toBe(2);
   });
   it.each(['none', '', 'medium', 3, null, {}])('rejects %j', (input) => {
     expect(() => parseCardinality(input)).toThrow(/invalid cardinality/);

@@ -87,7 +87,7 @@ function entity(kind: EntityKind, value: string, short: boolean): ParsedEntity {
   return { kind, value, short, id: formatEntityId(kind, value) };
 }
 
-export function formatEntityId(kind: EntityKind, value: string): EntityId {
+function formatEntityId(kind: EntityKind, value: string): EntityId {
   return `${kind}://${value}`;
 }
 
@@ -108,11 +108,6 @@ export function entityKindOf(id: EntityId): EntityKind | undefined {
 /** True for a 64-hex container ID, the only kind a 12-hex short ID can resolve to. */
 export function isFullHexContainerId(id: EntityId): boolean {
   return id.length === CONTAINER_PREFIX.length + 64 && id.startsWith(CONTAINER_PREFIX) && FULL_HEX_ID.test(id.slice(CONTAINER_PREFIX.length));
-}
-
-/** Numeric level of a cardinality: low 1, orchestrator 2, high 3 (0 is "none"). */
-export function cardinalityLevel(c: Cardinality): 1 | 2 | 3 {
-  return c === 'low' ? 1 : c === 'orchestrator' ? 2 : 3;
 }
 
 /** Parses `low`, `orchestrator` (or `orch`), `high`, any case; the Python constants 0, 1, 2 too. */

@@ -6,7 +6,11 @@
 export type TaggerErrorCode =
   | 'TAGGER_INVALID_ENTITY'
   | 'TAGGER_INVALID_CARDINALITY'
+  | 'TAGGER_INVALID_ORIGIN'
   | 'TAGGER_INVALID_CONFIG'
+  | 'TAGGER_BAD_REQUEST'
+  | 'TAGGER_AUTH_TOKEN'
+  | 'TAGGER_NOT_INITIALIZED'
   | 'TAGGER_NOT_FOUND'
   | 'TAGGER_SOCKET'
   | 'TAGGER_HTTP_STATUS'
@@ -37,9 +41,40 @@ export class InvalidCardinalityError extends TaggerError {
   }
 }
 
+/** An origin (`/v1/origin`, `resolveOrigin`) that is malformed or not exactly one form; names the parameter. */
+export class InvalidOriginError extends TaggerError {
+  constructor(
+    readonly parameter: string,
+    reason: string,
+  ) {
+    super('TAGGER_INVALID_ORIGIN', `invalid ${parameter}: ${reason}`);
+  }
+}
+
 export class ConfigError extends TaggerError {
   constructor(readonly key: string, reason: string) {
     super('TAGGER_INVALID_CONFIG', `invalid config ${key}: ${reason}`);
+  }
+}
+
+/** A request parameter the client got wrong (the HTTP API answers it 400); `parameter` names it. */
+export class BadRequestError extends TaggerError {
+  constructor(readonly parameter: string, message: string) {
+    super('TAGGER_BAD_REQUEST', message);
+  }
+}
+
+/** The IPC auth token file cannot be created or read, or holds no token. */
+export class AuthTokenError extends TaggerError {
+  constructor(readonly file: string, reason: string) {
+    super('TAGGER_AUTH_TOKEN', `auth token file ${file}: ${reason}`);
+  }
+}
+
+/** The default tagger was used before init(). */
+export class NotInitializedError extends TaggerError {
+  constructor(what: string) {
+    super('TAGGER_NOT_INITIALIZED', `tagger: call init() before ${what}`);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * TagList: the one way a collector assembles an entity's tags. It deduplicates, skips empty
- * names and values, sends a `+name` to high cardinality, and records env / service / version as
- * standard tags as well as low ones.
+ * TagList: the one way a collector assembles an entity's tags, with the Datadog Agent's
+ * `taglist` semantics. It deduplicates and skips empty names and values. A tag is standard
+ * (env / service / version of unified service tagging) only when added with addStandard, as the
+ * Agent does for its UST sources; the same name from elsewhere (a JSON annotation, `+env`) is
+ * an ordinary tag.
  */
-import { STANDARD_TAG_NAMES, formatTag } from './tags.js';
+import { formatTag } from './tags.js';
 import type { Cardinality, EntityId, TagInfo } from './types.js';
 
 export class TagList {
@@ -12,20 +14,10 @@ export class TagList {
   private readonly high = new Set<string>();
   private readonly standard = new Set<string>();
 
-  /** Adds `name:value` at a cardinality. A name starting with `+` goes to high. */
+  /** Adds `name:value` at a cardinality. Names and values are trimmed; empty ones are skipped. */
   add(cardinality: Cardinality, name: string, value: string | undefined | null): this {
-    if (value === undefined || value === null) return this;
-    let tagName = name.trim();
-    let level = cardinality;
-    if (tagName.startsWith('+')) {
-      tagName = tagName.slice(1).trim();
-      level = 'high';
-    }
-    const tagValue = String(value).trim();
-    if (tagName === '' || tagValue === '') return this;
-    const tag = formatTag(tagName, tagValue);
-    this.setFor(level).add(tag);
-    if (STANDARD_TAG_NAMES.has(tagName)) this.standard.add(tag);
+    const tag = tagOf(name, value);
+    if (tag !== undefined) this.setFor(cardinality).add(tag);
     return this;
   }
 
@@ -39,11 +31,25 @@ export class TagList {
     return this.add('high', name, value);
   }
 
-  /** Adds a ready `name:value` string (from a JSON tag list such as `com.datadoghq.ad.tags`). */
-  addRaw(cardinality: Cardinality, tag: string): this {
-    const colon = tag.indexOf(':');
-    if (colon <= 0) return this;
-    return this.add(cardinality, tag.slice(0, colon), tag.slice(colon + 1));
+  /** A standard tag: low cardinality, and listed among the entity's standard tags. */
+  addStandard(name: string, value: string | undefined | null): this {
+    const tag = tagOf(name, value);
+    if (tag !== undefined) {
+      this.low.add(tag);
+      this.standard.add(tag);
+    }
+    return this;
+  }
+
+  /** A user-named tag: a name starting with `+` goes to high (without the `+`), others to low. */
+  addAuto(name: string, value: string | undefined | null): this {
+    const trimmed = name.trim();
+    return trimmed.startsWith('+') ? this.add('high', trimmed.slice(1), value) : this.add('low', trimmed, value);
+  }
+
+  /** True when no tag was added (a standard tag is also a low one). */
+  isEmpty(): boolean {
+    return this.low.size + this.orchestrator.size + this.high.size === 0;
   }
 
   /** Moves everything of another list into this one. */
@@ -53,10 +59,6 @@ export class TagList {
     for (const t of other.high) this.high.add(t);
     for (const t of other.standard) this.standard.add(t);
     return this;
-  }
-
-  isEmpty(): boolean {
-    return this.low.size + this.orchestrator.size + this.high.size === 0;
   }
 
   /**
@@ -77,6 +79,13 @@ export class TagList {
   private setFor(c: Cardinality): Set<string> {
     return c === 'low' ? this.low : c === 'orchestrator' ? this.orchestrator : this.high;
   }
+}
+
+function tagOf(name: string, value: string | undefined | null): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const tagName = name.trim();
+  const tagValue = String(value).trim();
+  return tagName === '' || tagValue === '' ? undefined : formatTag(tagName, tagValue);
 }
 
 /** The TagInfo that asks the store to delete an entity from a source (after its grace). */

@@ -25,6 +25,9 @@ export const Runtime = {
   runtime: 'runtime', // low
 } as const;
 
+/** Source code integration: from `DD_GIT_*` env or the image's OCI labels. */
+export const Git = { commitSha: 'git.commit.sha', repositoryUrl: 'git.repository_url' } as const; // low
+
 /** Orchestration layers that Docker labels and env reveal. */
 export const Compose = { project: 'compose_project', service: 'compose_service' } as const; // low
 export const Swarm = { service: 'swarm_service', namespace: 'swarm_namespace' } as const; // low
@@ -58,11 +61,20 @@ export const Kube = {
   job: 'kube_job', // low, or orchestrator under a CronJob
   cronJob: 'kube_cronjob', // low
   replicationController: 'kube_replication_controller', // low
-  oshiftDeploymentConfig: 'oshift_deployment_config', // orchestrator
+  oshiftDeploymentConfig: 'oshift_deployment_config', // low
   oshiftDeployment: 'oshift_deployment', // orchestrator
   persistentVolumeClaim: 'persistentvolumeclaim', // low
   qos: 'kube_qos', // low
   priorityClass: 'kube_priority_class', // low
+  runtimeClass: 'kube_runtime_class', // low
+  argoRollout: 'kube_argo_rollout', // low
+  gpuVendor: 'gpu_vendor', // low
+  cpuRestartPolicy: 'cpu_restart_policy', // low
+  memoryRestartPolicy: 'memory_restart_policy', // low
+  remoteConfigId: 'dd_remote_config_id', // low
+  remoteConfigRevision: 'dd_remote_config_rev', // low
+  kueueLocalQueue: 'kueue_local_queue', // low
+  kueueClusterQueue: 'kueue_cluster_queue', // low
   appName: 'kube_app_name',
   appInstance: 'kube_app_instance',
   appVersion: 'kube_app_version',
@@ -81,10 +93,19 @@ export const Ecs = {
   genericClusterName: 'cluster_name', // low
   containerName: 'ecs_container_name', // low
   region: 'region', // low
-  availabilityZone: 'availability_zone', // low
+  availabilityZone: 'availability_zone', // low, Fargate only (the Agent's deprecated name)
+  availabilityZoneDashed: 'availability-zone', // low, Fargate only
+  clusterArn: 'cluster_arn', // low
   awsAccount: 'aws_account', // low
   launchType: 'ecs_launch_type', // low
   service: 'ecs_service', // low
+} as const;
+
+/** Tags only the Kubernetes API server knows (the cluster collector). */
+export const Cluster = {
+  kubeService: 'kube_service', // low, on pods
+  kubeClusterName: 'kube_cluster_name', // low, on the global entity
+  orchClusterId: 'orch_cluster_id', // low, on the global entity
 } as const;
 
 /** `name:value`, the one way a tag string is built. */

@@ -2,6 +2,7 @@
  * The tagger's data model: cardinalities, entity IDs, and the TagInfo a collector pushes.
  * Everything here is plain data so that collectors, the store and IPC share one vocabulary.
  */
+import type { OriginFacts } from './origin/types.js';
 
 /** How many distinct values a tag may take across a fleet; a query at a level includes all below. */
 export type Cardinality = 'low' | 'orchestrator' | 'high';
@@ -40,6 +41,8 @@ export interface TagInfo {
   readonly deleteEntity?: boolean;
   /** Defaults to the priority registered for `source` (see sourcePriority). */
   readonly priority?: SourcePriority;
+  /** What lets origin detection find the entity (its PID, IPs, a pod's containers); the store ignores it. */
+  readonly origin?: OriginFacts;
 }
 
 /** The tags one source gave an entity, as the dump and explain commands show them. */
@@ -67,9 +70,21 @@ export interface EntitySnapshot {
   readonly pendingDelete?: { readonly sources: readonly string[]; readonly removeAfter: number };
 }
 
+/**
+ * One state of an entity's tags: the same object while they do not change, a new one on each
+ * change. It holds nothing to read; compare it with `===` or key a WeakMap on it (the IPC stream
+ * encodes an entity once per change this way, not once per subscriber and sync).
+ */
+export type TagsVersion = object;
+
 /** One change as a subscriber sees it, filtered to its cardinality. */
 export type EntityEvent =
-  | { readonly type: 'added' | 'modified'; readonly entity: EventEntity }
+  | {
+      readonly type: 'added' | 'modified';
+      readonly entity: EventEntity;
+      /** Set by the store (absent on events decoded from the wire, and for an entity without tags). */
+      readonly version?: TagsVersion;
+    }
   | { readonly type: 'deleted'; readonly entity: { readonly id: EntityId } };
 
 /** The entity carried by an event: tags above the subscriber's cardinality are left empty. */
@@ -85,7 +100,8 @@ const DEFAULT_PRIORITIES: ReadonlyMap<string, SourcePriority> = new Map([
   ['podman', SourcePriority.NodeRuntime],
   ['kubelet', SourcePriority.NodeOrchestrator],
   ['ecs', SourcePriority.NodeOrchestrator],
-  ['cluster-agent', SourcePriority.ClusterOrchestrator],
+  // The Kubernetes API collector, local (kubernetes.enabled) or followed from a cluster instance.
+  ['cluster', SourcePriority.ClusterOrchestrator],
 ]);
 
 /** The priority of a TagInfo: its own if set, else its source's default, else node runtime. */

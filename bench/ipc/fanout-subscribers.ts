@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { IpcClient } from '../../src/ipc/client.js';
-import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
+import { RemoteTagger } from '../../src/tagger/remote-tagger.js';
 import type { EntityEvent } from '../../src/types.js';
 import { markerOf, nowMs, type FromChild, type ToChild } from './fanout-shared.js';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import type { TagInfo } from '../../src/types.js';
 import { percentile, round, type BenchFigure, type BenchSuite } from '../harness.js';
 import { dockerInfo, kubeletInfo } from '../store/fixtures.js';

@@ -6,7 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
+import { RemoteTagger } from '../../src/tagger/remote-tagger.js';
 import { HttpClient } from '../../src/net/http-client.js';
 import { tagsSuites } from './tags.bench.js';
 import { round, usedHeapAfterGc, type BenchFigure, type BenchSuite } from '../harness.js';

@@ -9,9 +9,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '../../src/ipc/client.js';
-import { clearRecentEncodings } from '../../src/ipc/protocol.js';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { SYNC_TOKEN, syncBenchEntity, type SyncServersReady } from './sync-shared.js';
 
 async function main(): Promise<void> {
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => {
     process.on('message', (message) => {
       if (message !== 'cold') return resolve();
-      clearRecentEncodings();
+      server.forgetEncodings();
       process.send?.('cold');
     });
   });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { SYNC_TOKEN, syncBenchEntity } from './sync-shared.js';
 
 export const TAGS_BENCH_ENTITIES = 10_000;

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../../src/net/http-client.js';
-import { percentile, round, type BenchFigure, type BenchSuite } from '../harness.js';
+import { percentile, requestTimeFigure, round, type BenchFigure, type BenchSuite } from '../harness.js';
 import { SYNC_TOKEN, syncBenchEntity } from './sync-shared.js';
 
 const CHILD = fileURLToPath(new URL('./tags-server-child.js', import.meta.url));
@@ -94,16 +94,11 @@ const tagsSuite: BenchSuite = {
       const o = best(conOurs);
       const b = best(conBare);
       const figures: BenchFigure[] = [
-        {
-          name: 'ipc.tags_round_trip',
-          value: round(seqOurs * 1000, 1),
-          unit: 'µs/request',
-          baseline: { name: 'bare node:http in its own process, same bytes, same socket kind and client', value: round(seqBare * 1000, 1) },
-          ratio: round(seqOurs / seqBare, 2),
-          goal: '<= 1.5x the bare server',
-          met: seqOurs / seqBare <= 1.5,
-          details: { requests_per_round: 3_000, rounds: 3, entities: 10_000 },
-        },
+        requestTimeFigure('ipc.tags_round_trip', seqOurs, seqBare, 'bare node:http in its own process, same bytes, same socket kind and client', { text: '<= 1.5x the bare server', limit: 1.5 }, {
+          requests_per_round: 3_000,
+          rounds: 3,
+          entities: 10_000,
+        }),
         {
           name: 'ipc.tags_concurrent',
           value: round(o.rate),

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { round, type BenchFigure, type BenchSuite } from '../harness.js';
 
 // `npm run bench` runs from the repository root (as the containerd bench assumes too).

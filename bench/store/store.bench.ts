@@ -4,7 +4,7 @@
  */
 import { ManualClock } from '../../src/clock.js';
 import { TagStore } from '../../src/store/tag-store.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import type { Cardinality, TagInfo } from '../../src/types.js';
 import { bestOf, compareRates, opsPerSecond, round, usedHeapAfterGc, type BenchFigure, type BenchSuite } from '../harness.js';
 import { containerId, dockerInfo, kubeletInfo } from './fixtures.js';

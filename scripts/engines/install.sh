@@ -27,7 +27,8 @@ if ! { [ -x "$POLICY" ] && grep -qE '^[[:space:]]*exit[[:space:]]+101' "$POLICY"
 fi
 
 # 2. Packages.
-PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static openssl python3)
+# kubernetes-client: kubectl, the real client that proves the fake Kubernetes API server faithful.
+PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static openssl python3 kubernetes-client)
 missing=()
 for p in "${PKGS[@]}"; do
 	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
@@ -65,7 +66,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	fi
 fi
 
-for cmd in dockerd docker containerd ctr containerd-shim-runc-v2 podman runc curl busybox; do
+for cmd in dockerd docker containerd ctr containerd-shim-runc-v2 podman runc curl busybox kubectl; do
 	if ! command -v "$cmd" >/dev/null 2>&1; then
 		log "missing command after install: $cmd"
 		exit 1

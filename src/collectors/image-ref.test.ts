@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TagList } from '../taglist.js';
-import { addImageTags, isImageId, parseImageRef } from './image-ref.js';
+import { addImageTags, DOCKER_IMAGE_RULES, isImageId, parseImageRef, WORKLOADMETA_IMAGE_RULES } from './image-ref.js';
 
 describe('parseImageRef', () => {
   const cases: Array<[string, { name: string; shortName: string; registry?: string; tag?: string; digest?: string }]> = [
@@ -43,23 +43,36 @@ describe('parseImageRef', () => {
 });
 
 describe('addImageTags', () => {
-  it('defaults an untagged image to latest', () => {
+  const digest = 'sha256:' + 'cd'.repeat(32);
+  const tagsOf = (ref: string | undefined, rules: Parameters<typeof addImageTags>[2], imageId?: string): string[] => {
     const list = new TagList();
-    expect(addImageTags(list, 'qmcgaw/gluetun')).toBe(true);
-    expect(list.compute().low).toEqual(['docker_image:qmcgaw/gluetun', 'image_name:qmcgaw/gluetun', 'image_tag:latest', 'short_image:gluetun']);
+    addImageTags(list, ref, rules, imageId);
+    return list.compute().low;
+  };
+
+  it('Docker: an untagged reference gets no image_tag (extractImage splits Config.Image as is)', () => {
+    expect(tagsOf('qmcgaw/gluetun', DOCKER_IMAGE_RULES)).toEqual(['docker_image:qmcgaw/gluetun', 'image_name:qmcgaw/gluetun', 'short_image:gluetun']);
   });
 
-  it('keeps the registry port in image_name and gives a digest-only image no tag', () => {
-    const list = new TagList();
-    const digest = 'sha256:' + 'cd'.repeat(32);
-    addImageTags(list, `localhost:5000/app@${digest}`);
-    expect(list.compute().low).toEqual([`docker_image:localhost:5000/app@${digest}`, 'image_name:localhost:5000/app', 'short_image:app']);
+  it('Docker: docker_image is name[:tag], the digest dropped', () => {
+    expect(tagsOf(`localhost:5000/app:1.2@${digest}`, DOCKER_IMAGE_RULES)).toContain('docker_image:localhost:5000/app:1.2');
+    expect(tagsOf(`localhost:5000/app@${digest}`, DOCKER_IMAGE_RULES)).toEqual(['docker_image:localhost:5000/app', 'image_name:localhost:5000/app', 'short_image:app']);
+  });
+
+  it('other runtimes: no docker_image; an untagged or digest-only reference is latest (NewContainerImage)', () => {
+    expect(tagsOf('redis', WORKLOADMETA_IMAGE_RULES)).toEqual(['image_name:redis', 'image_tag:latest', 'short_image:redis']);
+    expect(tagsOf(`localhost:5000/app@${digest}`, WORKLOADMETA_IMAGE_RULES)).toEqual(['image_name:localhost:5000/app', 'image_tag:latest', 'short_image:app']);
+  });
+
+  it('adds image_id when given, even when the reference is an ID', () => {
+    expect(tagsOf('sha256:' + 'ef'.repeat(32), DOCKER_IMAGE_RULES, digest)).toEqual([`image_id:${digest}`]);
+    expect(tagsOf('redis:7', WORKLOADMETA_IMAGE_RULES, digest)).toContain(`image_id:${digest}`);
   });
 
   it('adds nothing for an image ID or no image', () => {
     const list = new TagList();
-    expect(addImageTags(list, 'sha256:' + 'ef'.repeat(32))).toBe(false);
-    expect(addImageTags(list, undefined)).toBe(false);
-    expect(list.isEmpty()).toBe(true);
+    expect(addImageTags(list, 'sha256:' + 'ef'.repeat(32), DOCKER_IMAGE_RULES)).toBe(false);
+    expect(addImageTags(list, undefined, WORKLOADMETA_IMAGE_RULES)).toBe(false);
+    expect(list.compute()).toEqual({ low: [], orchestrator: [], high: [], standard: [] });
   });
 });

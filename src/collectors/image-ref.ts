@@ -8,7 +8,7 @@ import { Runtime } from '../tags.js';
 import type { TagList } from '../taglist.js';
 
 export interface ImageRef {
-  /** The reference as given, for `docker_image`. */
+  /** The reference as given. */
   readonly raw: string;
   /** Repository with its registry host, without tag or digest (`gcr.io/team/app`). */
   readonly name: string;
@@ -62,19 +62,34 @@ export function parseImageRef(input: string): ImageRef | undefined {
   return { raw, name: rest, shortName, ...(registry ? { registry } : {}), ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
+/** How a runtime's image turns into tags (the Agent differs per runtime; see docs/fidelity.md). */
+export interface ImageTagRules {
+  /** Also `docker_image` (`name[:tag]`, no digest): the Agent adds it on the Docker runtime only. */
+  readonly dockerImage: boolean;
+  /**
+   * The image_tag of a reference that names no tag. The Agent's Docker collector splits
+   * Config.Image as it is and adds none; its containerd, kubelet and ECS collectors build the
+   * image through workloadmeta's NewContainerImage, which says `latest`, digest-only included.
+   */
+  readonly untaggedTag: 'latest' | 'none';
+}
+
+export const DOCKER_IMAGE_RULES: ImageTagRules = { dockerImage: true, untaggedTag: 'none' };
+export const WORKLOADMETA_IMAGE_RULES: ImageTagRules = { dockerImage: false, untaggedTag: 'latest' };
+
 /**
- * Adds `docker_image`, `image_name`, `short_image` and `image_tag` (low). An untagged reference
- * gets `image_tag:latest`, as Docker and Kubernetes resolve it; a digest-pinned one without a tag
- * gets no image_tag, since no tag was ever chosen. Returns false (adding nothing) for an image ID.
- * `dockerImage: false` leaves out `docker_image` (the kubelet's tags have none).
+ * Adds `image_name`, `short_image`, `image_tag` and (Docker) `docker_image`, all low, and
+ * `image_id` (low) when one is given: the ID is tagged even when the reference cannot be split.
+ * Returns false (adding no name tags) for an image ID or an empty reference.
  */
-export function addImageTags(list: TagList, ref: string | undefined | null, options: { dockerImage?: boolean } = {}): boolean {
-  if (!ref) return false;
-  const parsed = parseImageRef(ref);
+export function addImageTags(list: TagList, ref: string | undefined | null, rules: ImageTagRules, imageId?: string): boolean {
+  list.addLow(Runtime.imageId, imageId);
+  const parsed = ref ? parseImageRef(ref) : undefined;
   if (!parsed) return false;
-  if (options.dockerImage !== false) list.addLow(Runtime.dockerImage, parsed.raw);
+  const tag = parsed.tag ?? (rules.untaggedTag === 'latest' ? 'latest' : undefined);
+  if (rules.dockerImage) list.addLow(Runtime.dockerImage, parsed.tag ? `${parsed.name}:${parsed.tag}` : parsed.name);
   list.addLow(Runtime.imageName, parsed.name);
   list.addLow(Runtime.shortImage, parsed.shortName);
-  list.addLow(Runtime.imageTag, parsed.tag ?? (parsed.digest ? undefined : 'latest'));
+  list.addLow(Runtime.imageTag, tag);
   return true;
 }

@@ -3,31 +3,16 @@
  * `enabled: false` leaves it out, `auto` keeps it and lets its detect() decide at run time, `true`
  * keeps it without detection (its own loop retries until the source answers).
  */
-import type { Clock } from '../clock.js';
-import type { TaggerConfig, Toggle } from '../config.js';
-import type { Logger } from '../logger.js';
 import type { Collector } from './collector.js';
+import type { CollectorDeps, CollectorFactory } from './factory.js';
 import { dockerCollectorFactory } from './docker/factory.js';
 import { containerdCollectorFactory } from './containerd/factory.js';
 import { kubeletCollectorFactory } from './kubelet/factory.js';
 import { ecsCollectorFactory } from './ecs/factory.js';
-
-export interface CollectorDeps {
-  readonly config: TaggerConfig;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-export interface CollectorFactory {
-  readonly name: string;
-  readonly enabled: (config: TaggerConfig) => Toggle;
-  /** `autodetect` is true for `enabled: auto`: the collector must then offer detect(). */
-  readonly create: (deps: CollectorDeps, autodetect: boolean) => Collector;
-}
+import { kubernetesCollectorFactory } from './kubernetes/factory.js';
 
 /** Every known collector, in start order. */
-export const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
+const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory, kubernetesCollectorFactory];
 
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
   const out: Collector[] = [];

@@ -9,7 +9,7 @@ import { EcsClient } from '../collectors/ecs/client.js';
 import { DEMO_IDS, loadDemoData } from './data.js';
 import { runDemo, type DemoEntity, type DemoResult } from './demo.js';
 import { ecsAgentHandler } from './fake-agents.js';
-import { listenUnix } from './serve.js';
+import { serveFake } from './serve.js';
 import { formatDemo } from './report.js';
 import { REQUIRE_ALL } from '../test-support/required.js';
 
@@ -113,7 +113,7 @@ describe('demo fakes', () => {
   it('the ECS agent answers the recorded task for its container and 404 (not found) for others', async () => {
     const data = loadDemoData();
     const dir = await mkdtemp(join(tmpdir(), 'tagger-fake-ecs-'));
-    const server = await listenUnix(join(dir, 'agent.sock'), ecsAgentHandler(data));
+    const server = await serveFake(join(dir, 'agent.sock'), ecsAgentHandler(data));
     const client = new EcsClient({ agentUrl: server.address, v2Url: '' });
     try {
       expect(await client.introspectionTask(DEMO_IDS.ecs)).toMatchObject({ Family: 'nginx-efs', Version: '2' });

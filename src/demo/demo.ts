@@ -14,18 +14,18 @@ import { dockerCollectorFactory } from '../collectors/docker/factory.js';
 import { EcsClient } from '../collectors/ecs/client.js';
 import { EcsCollector } from '../collectors/ecs/collector.js';
 import { kubeletCollectorFactory } from '../collectors/kubelet/factory.js';
-import type { CollectorDeps } from '../collectors/registry.js';
+import type { CollectorDeps } from '../collectors/factory.js';
 import { resolveConfig, type TaggerConfig } from '../config.js';
 import { createTagger } from '../create-tagger.js';
 import { CONTAINER_PREFIX } from '../entity.js';
 import { entityBody, type EntityBody } from '../ipc/protocol.js';
 import { silentLogger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { Tagger } from '../tagger/tagger.js';
 import type { Cardinality, EntitySnapshot } from '../types.js';
 import { DEMO_IDS, eventLines, loadDemoData } from './data.js';
 import { ecsAgentHandler, kubeletHandler } from './fake-agents.js';
 import { FakeDockerEngine } from './fake-docker-engine.js';
-import { listenUnix, type FakeServer } from './serve.js';
+import { serveFake, type FakeServer } from './serve.js';
 
 export interface DemoOptions {
   /** Pause between two replayed events of one step. Default 40 ms. */
@@ -71,11 +71,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const docker = new FakeDockerEngine(data);
     docker.setContainer(DEMO_IDS.k8s, data.dockerInspect.k8s, true);
     docker.setContainer(DEMO_IDS.ecs, data.dockerInspect.ecs, true);
-    const dockerServer = await listenUnix(join(dir, 'docker.sock'), docker.handle);
+    const dockerServer = await serveFake(join(dir, 'docker.sock'), docker.handle);
     servers.push(dockerServer);
-    const kubelet = await listenUnix(join(dir, 'kubelet.sock'), kubeletHandler(data));
+    const kubelet = await serveFake(join(dir, 'kubelet.sock'), kubeletHandler(data));
     servers.push(kubelet);
-    const ecsAgent = await listenUnix(join(dir, 'ecs-agent.sock'), ecsAgentHandler(data));
+    const ecsAgent = await serveFake(join(dir, 'ecs-agent.sock'), ecsAgentHandler(data));
     servers.push(ecsAgent);
 
     const config = demoConfig(dockerServer.address, kubelet.address, ecsAgent.address);

@@ -3,6 +3,7 @@
  * connections too (the Docker events stream never ends by itself), so nothing outlives the demo.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenUnix } from '../ipc/listen.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -12,7 +13,8 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function listenUnix(socketPath: string, handler: Handler): Promise<FakeServer> {
+/** Serves `handler` on a unix socket (listened on as the daemon's own socket is). */
+export async function serveFake(socketPath: string, handler: Handler): Promise<FakeServer> {
   const server = createServer((req, res) => {
     try {
       handler(req, res);
@@ -20,13 +22,7 @@ export async function listenUnix(socketPath: string, handler: Handler): Promise<
       sendJson(res, 500, { message: error instanceof Error ? error.message : String(error) });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenUnix(server, socketPath);
   return {
     address: `unix://${socketPath}`,
     close: () =>

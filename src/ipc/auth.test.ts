@@ -1,6 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TokenChecker } from './auth.js';
+import { isTaggerError } from '../errors.js';
+import { TokenChecker, readTokenFile } from './auth.js';
 
 const TOKEN = 'ab'.repeat(32);
 
@@ -55,5 +59,26 @@ describe('TokenChecker', () => {
     const { checker, calls } = recorded();
     expect(checker.matches(`Bearer ${TOKEN}`)).toBe(true);
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe('readTokenFile', () => {
+  it('fails with TAGGER_AUTH_TOKEN naming the file, for a missing, empty or multi-token file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagger-auth-'));
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    const two = join(dir, 'two');
+    writeFileSync(two, 'a b\n');
+    for (const [file, reason] of [[join(dir, 'missing'), /cannot read: ENOENT/], [empty, /is empty/], [two, /one token on one line/]] as const) {
+      let caught: unknown;
+      try {
+        readTokenFile(file);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isTaggerError(caught, 'TAGGER_AUTH_TOKEN'), file).toBe(true);
+      expect((caught as Error).message).toContain(file);
+      expect((caught as Error).message).toMatch(reason);
+    }
   });
 });

@@ -6,14 +6,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TaggerError } from '../errors.js';
+import { AuthTokenError } from '../errors.js';
 import { makeDirs } from './dirs.js';
-
-export class AuthTokenError extends TaggerError {
-  constructor(readonly file: string, reason: string) {
-    super('TAGGER_PERMANENT', `auth token file ${file}: ${reason}`);
-  }
-}
 
 /** Reads the token file, creating it (0600; a missing parent 0750, see dirs.ts) when absent. */
 export function ensureTokenFile(file: string): string {

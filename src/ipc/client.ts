@@ -5,10 +5,11 @@
  */
 import { DecodeError, HttpStatusError, TimeoutError, isTaggerError } from '../errors.js';
 import { HttpClient } from '../net/http-client.js';
+import type { Origin } from '../origin/types.js';
 import type { Cardinality } from '../types.js';
 import { readTokenFile } from './auth.js';
 import type { ExplainReport } from './explain.js';
-import { decodeStreamLine, splitEntityLine, type EncodedEntityMessage, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
+import { decodeStreamLine, originQuery, splitEntityLine, type EncodedEntityMessage, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
 
 export interface IpcClientOptions {
   /** The daemon's unix socket path, or `address` as host:port. */
@@ -73,8 +74,11 @@ export class IpcClient {
     return this.getJson<ExplainReport>(`/v1/explain?${new URLSearchParams({ entity }).toString()}`, signal);
   }
 
-  origin(pid: number, cardinality: Cardinality = 'low', signal?: AbortSignal): Promise<OriginBody> {
-    return this.getJson<OriginBody>(`/v1/origin?pid=${pid}&cardinality=${cardinality}`, signal);
+  /** `/v1/origin` for any one form (`{pid}`, `{cgroupInode}`, `{containerId}`, `{externalData}`, `{podUid, containerName}`, `{ip}`). */
+  origin(origin: Origin, cardinality: Cardinality = 'low', signal?: AbortSignal): Promise<OriginBody> {
+    const query = originQuery(origin);
+    query.set('cardinality', cardinality);
+    return this.getJson<OriginBody>(`/v1/origin?${query.toString()}`, signal);
   }
 
   /** /healthz needs no token; a 503 is an answer, not an error. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Collector } from '../collectors/collector.js';
 import { deletionTagInfo } from '../taglist.js';
-import { LocalTagger } from '../tagger.js';
+import { LocalTagger } from '../tagger/local-tagger.js';
 import { explainEntity } from './explain.js';
 
 const C1 = `container_id://${'e'.repeat(64)}`;

@@ -1,10 +1,11 @@
 /**
  * `tagger explain`: why an entity has the tags it has, and why a tag may be missing: what each
  * source gave at which cardinality, a pending delete, a tombstone, which collectors could fetch
- * it and what their last fetch found. Built from a tagger's read-only views.
+ * it and what their last fetch found. Built from the tagger port's read-only views (resolve,
+ * introspect, health), so it explains a replica as well as a local tagger.
  */
 import { parseEntityId } from '../entity.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import type { EntityId, MergedTags, SourceTags } from '../types.js';
 
 export interface ExplainCollector {
@@ -34,38 +35,27 @@ export interface ExplainReport {
   readonly notes: readonly string[];
 }
 
-/** What explain needs beyond the Tagger interface; LocalTagger has all of it, a replica none. */
-interface Introspection {
-  fetchMemo?(collector: string, entity: EntityId): { until: number; outcome: 'not_found' | 'error'; reason: string } | undefined;
-  fetchersOf?(entity: EntityId): string[];
-  collectorNames?(): string[];
-  collectorNotes?(entity: EntityId): Record<string, readonly string[]>;
-}
-
-export function explainEntity(tagger: Tagger & Introspection, input: string): ExplainReport {
+export function explainEntity(tagger: TaggerPort, input: string): ExplainReport {
   const parsed = parseEntityId(input);
-  const id = parsed.short ? (tagger.store.resolveShortId(parsed.value) ?? parsed.id) : parsed.id;
-  const snapshot = tagger.store.getEntity(id);
-  const tomb = tagger.store.tombstone(id);
+  const id = tagger.resolve(input);
+  const { snapshot, tombstone: tomb, sources } = tagger.introspect(id);
   const health = tagger.health().collectors;
-  const fetchers = new Set(tagger.fetchersOf?.(id) ?? []);
   const notes: string[] = [];
-  const ownNotes = tagger.collectorNotes?.(id) ?? {};
-  const collectors: ExplainCollector[] = (tagger.collectorNames?.() ?? Object.keys(health)).map((name) => {
-    const h = health[name];
-    const memo = tagger.fetchMemo?.(name, id);
+  const collectors: ExplainCollector[] = sources.map((source) => {
+    const h = health[source.name];
+    const memo = source.lastFetch;
     return {
-      name,
-      reported: snapshot?.sources[name] !== undefined,
-      canFetch: fetchers.has(name),
+      name: source.name,
+      reported: snapshot?.sources[source.name] !== undefined,
+      canFetch: source.canFetch,
       healthy: h?.healthy ?? true,
       health: h ? `${h.state}: ${h.message}` : 'unknown',
-      ...(ownNotes[name] ? { notes: ownNotes[name] } : {}),
+      ...(source.notes.length > 0 ? { notes: source.notes } : {}),
       ...(memo ? { lastFetch: { outcome: memo.outcome, reason: memo.reason, retryAfter: new Date(memo.until).toISOString() } } : {}),
     };
   });
 
-  if (parsed.short && id === parsed.id) notes.push('short container ID matches no known container');
+  if (parsed.short && id === parsed.id && !snapshot) notes.push('short container ID matches no known container');
   if (!snapshot) notes.push(tomb ? 'not in the store: removed, and its tombstone still blocks updates from other sources' : 'not in the store');
   if (snapshot?.pendingDelete) {
     notes.push(`deleted by ${snapshot.pendingDelete.sources.join(', ')}; stays queryable until ${new Date(snapshot.pendingDelete.removeAfter).toISOString()}`);

@@ -4,7 +4,7 @@
  * scrape time through collect() callbacks: the hot paths only bump plain numbers.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Tagger, TaggerCounters } from '../tagger.js';
+import type { TaggerCounters, TaggerPort } from '../tagger/tagger.js';
 
 /** Counters the IPC server keeps about itself. */
 export interface ServerStats {
@@ -23,7 +23,7 @@ export function newServerStats(): ServerStats {
   return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0, listenerErrors: 0 };
 }
 
-export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
+export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   const registers = [registry];
   const counters = (): TaggerCounters => tagger.flushCounters();
@@ -35,7 +35,7 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
     registers,
     collect() {
       this.reset();
-      for (const [key, n] of tagger.store.countBySourceAndKind()) {
+      for (const [key, n] of tagger.storeStats().countBySourceAndKind()) {
         const [source = '', kind = ''] = key.split('\u0000');
         this.set({ source, kind }, n);
       }
@@ -47,7 +47,7 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
     labelNames: ['what'],
     registers,
     collect() {
-      const s = tagger.store;
+      const s = tagger.storeStats();
       this.set({ what: 'entities' }, s.size);
       this.set({ what: 'pending_deletes' }, s.pendingDeleteCount);
       this.set({ what: 'tombstones' }, s.tombstoneCount);
@@ -62,7 +62,7 @@ export function createMetricsRegistry(tagger: Tagger, stats: ServerStats, option
     registers,
     collect() {
       this.reset();
-      for (const [event, n] of Object.entries(tagger.store.counters)) this.inc({ event: snake(event) }, n);
+      for (const [event, n] of Object.entries(tagger.storeStats().counters)) this.inc({ event: snake(event) }, n);
     },
   });
   new Counter({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { containerIdFromCgroup, containerIdFromMountinfo } from './origin.js';
+import { cgroupPathOf, containerIdFromCgroup, containerIdFromMountinfo } from './origin.js';
 
 interface Cases {
   cases: Array<{ filename: string; expectedContainerId: string | null; content: string }>;
@@ -44,4 +44,25 @@ describe('containerIdFromMountinfo on real /proc/self/mountinfo captures (cgroup
       expect(containerIdFromMountinfo(c.content)).toBe(c.expectedContainerId);
     });
   }
+});
+
+describe('cgroupPathOf', () => {
+  // This machine's (hybrid: v1 controllers, an empty v2 tree) view of a dockerd 20.10 container.
+  const hybrid = [
+    '9:name=systemd:/docker/9d0da9652d1f',
+    '4:memory:/docker/9d0da9652d1f',
+    '1:cpu:/docker/9d0da9652d1f',
+    '0::/docker/9d0da9652d1f',
+    '',
+  ].join('\n');
+  it('the memory controller on v1 and hybrid hosts, the 0:: line on v2', () => {
+    expect(cgroupPathOf(hybrid, 'memory')).toBe('/docker/9d0da9652d1f');
+    expect(cgroupPathOf('0::/system.slice/docker-abc.scope\n', 'unified')).toBe('/system.slice/docker-abc.scope');
+    expect(cgroupPathOf('11:memory,kmem:/kubepods/pod1/abc\n', 'memory')).toBe('/kubepods/pod1/abc');
+  });
+  it('null when the hierarchy is absent', () => {
+    expect(cgroupPathOf('0::/x\n', 'memory')).toBeNull();
+    expect(cgroupPathOf('4:memory:/x\n', 'unified')).toBeNull();
+    expect(cgroupPathOf('', 'unified')).toBeNull();
+  });
 });

@@ -55,3 +55,24 @@ export function containerIdFromMountinfo(text: string): string | null {
   }
   return null;
 }
+
+/** Which cgroup directory DogStatsD clients stat for their `in-<inode>`: the memory controller's on v1 and hybrid hosts, the unified one on v2. */
+export type CgroupHierarchy = 'memory' | 'unified';
+
+/**
+ * The cgroup path of a process in one hierarchy, from its /proc/<pid>/cgroup text, or null: the
+ * `memory` controller's line (cgroup v1, and hybrid hosts where the v2 tree has no controllers),
+ * or the `0::` line (cgroup v2). The path is relative to the reader's cgroup namespace: one that
+ * climbs out of it (`/../..`) is the caller's to handle.
+ */
+export function cgroupPathOf(text: string, hierarchy: CgroupHierarchy): string | null {
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const matches = hierarchy === 'unified' ? line.slice(0, first) === '0' && controllers === '' : controllers.split(',').includes('memory');
+    if (matches) return line.slice(second + 1).trim() || null;
+  }
+  return null;
+}

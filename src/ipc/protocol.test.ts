@@ -1,20 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseEntityId, type ParsedEntity } from '../entity.js';
 import { isTaggerError } from '../errors.js';
-import { TagStore } from '../store/tag-store.js';
-import type { Cardinality, EntityEvent } from '../types.js';
+import { parseOriginQuery } from '../origin/parse.js';
+import type { EntityEvent } from '../types.js';
 import {
   decodeEncodedTags,
   decodeStreamLine,
-  encodeChunks,
   encodeEvent,
   entitiesBody,
   errorResponse,
   parseCardinalityParam,
-  parseEntityParam,
-  parsePidParam,
+  requiredParam,
+  originEcho,
+  originQuery,
   parsePrefixParams,
-  RecentEncodings,
   splitEntityLine,
 } from './protocol.js';
 
@@ -22,6 +22,15 @@ const q = (s: string): URLSearchParams => new URLSearchParams(s);
 const ID = 'container_id://' + 'a'.repeat(64);
 
 describe('request validation', () => {
+  const parseEntityParam = (params: URLSearchParams): ParsedEntity => parseEntityId(requiredParam(params, 'entity'));
+  const thrown = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
   it('entity: canonical, runtime-prefixed, short, and malformed', () => {
     expect(parseEntityParam(q(`entity=${encodeURIComponent(ID)}`)).id).toBe(ID);
     expect(parseEntityParam(q(`entity=docker://${'A'.repeat(64)}`)).id).toBe(ID);
@@ -43,11 +52,30 @@ describe('request validation', () => {
     expect(parsePrefixParams(q('prefix=kube'))).toEqual(['kube']);
     expect(() => parsePrefixParams(q('prefix=foo://'))).toThrow(/matches no entity kind/);
     expect(() => parsePrefixParams(q(Array.from({ length: 17 }, () => 'prefix=container_id://').join('&')))).toThrow(/at most 16/);
+    const tooMany = thrown(() => parsePrefixParams(q(Array.from({ length: 17 }, () => 'prefix=container_id://').join('&'))));
+    expect(isTaggerError(tooMany, 'TAGGER_BAD_REQUEST')).toBe(true);
+    expect(tooMany).toMatchObject({ parameter: 'prefix' });
   });
-  it('pid: positive whole numbers up to pid_max', () => {
-    expect(parsePidParam(q('pid=1'))).toBe(1);
-    expect(parsePidParam(q('pid=4194304'))).toBe(4194304);
-    for (const bad of ['pid=0', 'pid=-1', 'pid=1.5', 'pid=0x10', 'pid=4194305', 'pid=', 'pid=01', 'pid=12a']) expect(() => parsePidParam(q(bad)), bad).toThrow();
+  it('origin: the echo of each form, and the query of a library origin', () => {
+    const echo = (query: string) => originEcho(parseOriginQuery(q(query)), q(query));
+    expect(echo('pid=7')).toEqual({ pid: 7 });
+    expect(echo('cgroup_inode=in-42')).toEqual({ cgroup_inode: 42 });
+    expect(echo(`container_id=docker://${'a'.repeat(64)}`)).toEqual({});
+    expect(echo('external_data=it-false,cn-web,pu-u1')).toEqual({ external_data: 'it-false,cn-web,pu-u1' });
+    expect(echo('pod_uid=u1&container_name=web')).toEqual({ pod_uid: 'u1', container_name: 'web' });
+    expect(echo('ip=%3A%3Affff%3A10.0.0.1')).toEqual({ ip: '10.0.0.1' });
+    expect(originQuery({ podUid: 'u1', containerName: 'web' }).toString()).toBe('pod_uid=u1&container_name=web');
+    expect(originQuery({ cgroupInode: 42 }).toString()).toBe('cgroup_inode=42');
+    expect(parseOriginQuery(originQuery({ externalData: 'it-true,cn-init,pu-u1' }))).toEqual({ kind: 'pod_container', podUid: 'u1', containerName: 'init', init: true });
+  });
+  it('an invalid origin is 400 naming its parameter', () => {
+    let caught: unknown;
+    try {
+      parseOriginQuery(q('pid=1&ip=10.0.0.1'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(errorResponse(caught)).toEqual({ status: 400, body: { error: 'invalid ip: only one origin may be given, but pid and ip were', parameter: 'ip' } });
   });
   it('errors map to 400 for bad input and a bare 500 otherwise', () => {
     let caught: unknown;
@@ -82,33 +110,6 @@ describe('stream encoding', () => {
       { numRuns: 500 },
     );
   });
-  it('a cached encoding never outlives the tags it encodes, nor crosses cardinalities', () => {
-    const ids = ['container_id://c1', 'container_id://c2', 'kubernetes_pod_uid://p1'];
-    const tagList = fc.uniqueArray(fc.constantFrom('a:1', 'a:2', 'b:1', 'env:prod', 'x:"q"'), { maxLength: 3 });
-    const update = fc.record({ source: fc.constantFrom('docker', 'kubelet'), entity: fc.constantFrom(...ids), low: tagList, orchestrator: tagList, high: tagList, standard: tagList, remove: fc.boolean() });
-    fc.assert(
-      fc.property(fc.array(update, { maxLength: 25 }), (updates) => {
-        const store = new TagStore();
-        const cards: Cardinality[] = ['low', 'orchestrator', 'high'];
-        const subs = cards.map((cardinality) => store.subscribe({ cardinality }));
-        const check = (): void => {
-          subs.forEach((sub, i) => {
-            for (const batch of sub.drain()) {
-              for (const ev of batch) expect(encodeEvent(ev, { cardinality: cards[i] as Cardinality })).toBe(`${JSON.stringify(ev)}\n`);
-            }
-            // Each later snapshot reuses the cache, and must still say what the store says now.
-            for (const batch of store.snapshotBatches(sub)) for (const ev of batch) expect(encodeEvent(ev, { cardinality: cards[i] as Cardinality })).toBe(`${JSON.stringify(ev)}\n`);
-          });
-        };
-        for (const { remove, ...info } of updates) {
-          if (remove) store.remove(info.entity);
-          else store.processTagInfo([info]);
-          check();
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
   it('splits its own added/modified lines into ID and encoded tags, and leaves any other line alone', () => {
     const text = fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('"', '\\', '}', 'a', ':', '\n') }));
     const lists = fc.array(text, { maxLength: 3 });
@@ -140,48 +141,6 @@ describe('stream encoding', () => {
     expect(() => decodeStreamLine('{"type":"exploded"}')).toThrow(/unknown stream message/);
     expect(() => decodeStreamLine('{"type":"added","entity":{"id":"x","tags":{"low":[1]}}}')).toThrow(/lists of strings/);
     expect(() => decodeStreamLine('{"type":"deleted"}')).toThrow(/entity.id/);
-  });
-  it('splits a snapshot into chunks no larger than the cap (whole lines only)', () => {
-    const events: EntityEvent[] = Array.from({ length: 100 }, (_, i) => ({ type: 'added', entity: { id: `ecs_task://t${i}`, tags: { low: [`n:${i}`], orchestrator: [], high: [], standard: [] } } }));
-    const line = encodeEvent(events[0] as EntityEvent).length;
-    const chunks = encodeChunks([events.slice(0, 50), events.slice(50)], { maxBytes: line * 10 });
-    expect(chunks.length).toBeGreaterThanOrEqual(10);
-    for (const c of chunks) {
-      expect(c.length).toBeLessThanOrEqual(line * 10 + 10);
-      expect(c.endsWith('\n')).toBe(true);
-    }
-    const lines = chunks.join('').trim().split('\n');
-    expect(lines).toHaveLength(100);
-    expect(JSON.parse(lines[99] as string)).toMatchObject({ entity: { id: 'ecs_task://t99' } });
-  });
-});
-
-describe('RecentEncodings', () => {
-  it('keeps an encoding while it is used, and forgets it after a whole idle period', () => {
-    let now = 0;
-    const cache = new RecentEncodings(100, () => now);
-    const used = {};
-    const idle = {};
-    cache.set(used, 'u');
-    cache.set(idle, 'i');
-    now = 150;
-    cache.turn();
-    // One period on: both are still there (last used within the period before).
-    expect(cache.get(used)).toBe('u');
-    now = 260;
-    cache.turn();
-    expect(cache.get(used)).toBe('u');
-    expect(cache.get(idle)).toBeUndefined();
-    // A long silence (no turn for two periods) forgets everything at the next turn.
-    now = 1_000;
-    cache.turn();
-    expect(cache.get(used)).toBeUndefined();
-    // Without a turn nothing is forgotten, however late.
-    cache.set(idle, 'j');
-    now = 5_000;
-    expect(cache.get(idle)).toBe('j');
-    cache.clear();
-    expect(cache.get(idle)).toBeUndefined();
   });
 });
 

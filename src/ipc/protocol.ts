@@ -3,42 +3,28 @@
  * and the NDJSON lines of /v1/stream. Server, client and remote replica share it, so a field is
  * spelled in one place. No I/O here.
  */
-import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality, parseEntityId, type ParsedEntity } from '../entity.js';
-import { InvalidCardinalityError, InvalidEntityError, TaggerError } from '../errors.js';
-import { eventVersion } from '../store/tag-store.js';
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX, POD_PREFIX, parseCardinality } from '../entity.js';
+import { BadRequestError, InvalidCardinalityError, InvalidEntityError, InvalidOriginError } from '../errors.js';
+import { LIBRARY_NAMES, QUERY_NAMES } from '../origin/parse.js';
+import type { Origin, ParsedOrigin } from '../origin/types.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot, EventEntity, MergedTags, SourceTags } from '../types.js';
-
-/** A request the client got wrong: answered 400 with the message. */
-export class BadRequestError extends TaggerError {
-  constructor(message: string) {
-    super('TAGGER_INVALID_ENTITY', message);
-  }
-}
 
 export const MAX_PREFIXES = 16;
 export const MAX_PREFIX_LENGTH = 300;
-/** Linux caps pid_max at 2^22. */
-export const MAX_PID = 4_194_304;
-/** A snapshot goes out in writes of about this size, so one write never holds the whole store. */
-export const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 
 const KNOWN_PREFIXES = [CONTAINER_PREFIX, POD_PREFIX, ECS_TASK_PREFIX, INTERNAL_PREFIX];
 
 /** The one value of a query parameter; a repeated one is an error (except `prefix`). */
 function single(params: URLSearchParams, name: string): string | undefined {
   const all = params.getAll(name);
-  if (all.length > 1) throw new BadRequestError(`parameter ${name} given more than once`);
+  if (all.length > 1) throw new BadRequestError(name, `parameter ${name} given more than once`);
   return all[0];
 }
 
 export function requiredParam(params: URLSearchParams, name: string): string {
   const raw = single(params, name);
-  if (raw === undefined || raw === '') throw new BadRequestError(`missing parameter ${name}`);
+  if (raw === undefined || raw === '') throw new BadRequestError(name, `missing parameter ${name}`);
   return raw;
-}
-
-export function parseEntityParam(params: URLSearchParams): ParsedEntity {
-  return parseEntityId(requiredParam(params, 'entity'));
 }
 
 /** `low` when absent; `low`, `orchestrator` (`orch`), `high` or 0, 1, 2 otherwise. */
@@ -51,24 +37,19 @@ export function parseCardinalityParam(params: URLSearchParams): Cardinality {
 /** Each `prefix` must be a known entity kind's prefix, optionally followed by the start of an ID. */
 export function parsePrefixParams(params: URLSearchParams): string[] {
   const prefixes = params.getAll('prefix');
-  if (prefixes.length > MAX_PREFIXES) throw new BadRequestError(`at most ${MAX_PREFIXES} prefix parameters`);
+  if (prefixes.length > MAX_PREFIXES) throw new BadRequestError('prefix', `at most ${MAX_PREFIXES} prefix parameters`);
   for (const p of prefixes) {
-    if (p.length === 0 || p.length > MAX_PREFIX_LENGTH) throw new BadRequestError('prefix must be 1 to 300 characters');
+    if (p.length === 0 || p.length > MAX_PREFIX_LENGTH) throw new BadRequestError('prefix', 'prefix must be 1 to 300 characters');
     if (!KNOWN_PREFIXES.some((k) => p.startsWith(k) || k.startsWith(p))) {
-      throw new BadRequestError(`prefix ${JSON.stringify(p.slice(0, 60))} matches no entity kind (${KNOWN_PREFIXES.join(', ')})`);
+      throw new BadRequestError('prefix', `prefix ${JSON.stringify(p.slice(0, 60))} matches no entity kind (${KNOWN_PREFIXES.join(', ')})`);
     }
   }
   return prefixes;
 }
 
-export function parsePidParam(params: URLSearchParams): number {
-  const raw = requiredParam(params, 'pid');
-  if (!/^[1-9]\d{0,6}$/.test(raw) || Number(raw) > MAX_PID) throw new BadRequestError(`pid must be a whole number from 1 to ${MAX_PID}`);
-  return Number(raw);
-}
-
 /** The status and JSON body of an error; a request error is 400, anything else 500 without detail. */
-export function errorResponse(error: unknown): { status: number; body: { error: string } } {
+export function errorResponse(error: unknown): { status: number; body: { error: string; parameter?: string } } {
+  if (error instanceof InvalidOriginError) return { status: 400, body: { error: error.message, parameter: error.parameter } };
   if (error instanceof BadRequestError || error instanceof InvalidEntityError || error instanceof InvalidCardinalityError) {
     return { status: 400, body: { error: error.message } };
   }
@@ -93,11 +74,51 @@ export interface EntitiesBody {
   readonly entities: readonly EntityBody[];
 }
 
-export interface OriginBody {
-  readonly pid: number;
+/** The origin as the request gave it (one form), the canonical container ID or null, the entity or null, its tags. */
+export interface OriginBody extends OriginEcho {
   readonly container_id: string | null;
   readonly entity: EntityId | null;
   readonly tags: readonly string[];
+}
+
+/** The request's origin, echoed: numbers as numbers, an IP in canonical form, external data as given. */
+export interface OriginEcho {
+  readonly pid?: number;
+  readonly cgroup_inode?: number;
+  readonly external_data?: string;
+  readonly pod_uid?: string;
+  readonly container_name?: string;
+  readonly ip?: string;
+}
+
+/** The echo of a parsed `/v1/origin` query (a `container_id` is answered by the reply's own canonical field). */
+export function originEcho(origin: ParsedOrigin, params: URLSearchParams): OriginEcho {
+  switch (origin.kind) {
+    case 'pid':
+      return { pid: origin.pid };
+    case 'cgroup_inode':
+      return { cgroup_inode: origin.inode };
+    case 'container_id':
+      return {};
+    case 'ip':
+      return { ip: origin.ip };
+    case 'pod_container': {
+      const external = params.get(QUERY_NAMES.externalData);
+      if (external !== null) return { external_data: external };
+      return { pod_uid: origin.podUid, ...(origin.containerName !== undefined ? { container_name: origin.containerName } : {}) };
+    }
+  }
+}
+
+/** The `/v1/origin` query for a library origin (the client's side of parseOriginQuery). */
+export function originQuery(origin: Origin): URLSearchParams {
+  const params = new URLSearchParams();
+  const fields = origin as Partial<Record<keyof typeof LIBRARY_NAMES, unknown>>;
+  for (const key of Object.keys(LIBRARY_NAMES) as Array<keyof typeof LIBRARY_NAMES>) {
+    const value = fields[key];
+    if (value !== undefined && value !== null) params.set(QUERY_NAMES[key], String(value));
+  }
+  return params;
 }
 
 export function entityBody(e: EntitySnapshot): EntityBody {
@@ -117,134 +138,29 @@ export type StreamMessage = EntityEvent | { readonly type: 'synced' } | { readon
 export const SYNCED_LINE = '{"type":"synced"}\n';
 export const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
 
-/**
- * Encodings of recently sent entity versions (see eventVersion), by version: a change is encoded
- * once for all its subscribers (fan-out to 50 streams: half the daemon's CPU), and a snapshot sent
- * soon after another reuses the first one's work (10k entities: ~20 ms). Kept for one to two
- * periods after their last use: for ever, they would add their wire size (~440 bytes for 9 tags)
- * to every entity of a daemon that once served a stream. Weak: an entry also goes with its version.
- */
-export class RecentEncodings {
-  private current = new WeakMap<object, string>();
-  private previous = new WeakMap<object, string>();
-  private turnedAt: number;
-
-  constructor(
-    private readonly periodMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.turnedAt = now();
-  }
-
-  get(version: object): string | undefined {
-    let json = this.current.get(version);
-    if (json === undefined) {
-      json = this.previous.get(version);
-      if (json !== undefined) this.current.set(version, json);
-    }
-    return json;
-  }
-
-  set(version: object, json: string): void {
-    this.current.set(version, json);
-  }
-
-  /** Forgets everything. */
-  clear(): void {
-    this.current = new WeakMap();
-    this.previous = new WeakMap();
-  }
-
-  /** Forgets what was not used for a whole period; call before a round of encoding. */
-  turn(): void {
-    const now = this.now();
-    if (now - this.turnedAt < this.periodMs) return;
-    this.previous = now - this.turnedAt < 2 * this.periodMs ? this.current : new WeakMap();
-    this.current = new WeakMap();
-    this.turnedAt = now;
-  }
+/** The head of an event's line: `{"type":...,"entity":`, followed by entityJson() and LINE_TAIL. */
+export function lineHead(type: EntityEvent['type']): string {
+  return type === 'added' ? ADDED_HEAD : type === 'modified' ? MODIFIED_HEAD : DELETED_HEAD;
 }
 
-/** The encodings cache, one per cardinality (an event's tags depend on its subscriber's). */
-const recentEncodings: Readonly<Record<Cardinality, RecentEncodings>> = { low: new RecentEncodings(), orchestrator: new RecentEncodings(), high: new RecentEncodings() };
+export const LINE_TAIL = '}\n';
 
-/** Forgets every cached encoding: the next snapshot encodes from scratch (benchmarks measure it). */
-export function clearRecentEncodings(): void {
-  for (const cache of Object.values(recentEncodings)) cache.clear();
+/** The JSON of an event's entity as a stream line carries it. Deletes carry only the ID. */
+export function entityJson(event: EntityEvent): string {
+  if (event.type === 'deleted') return JSON.stringify({ id: event.entity.id });
+  const { id, tags: t } = event.entity;
+  // Fresh objects of fixed shape: no stray field of the store's objects can reach the wire.
+  return JSON.stringify({ id, tags: { low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard } });
 }
 
-export interface EncodeOptions {
-  /** Chunks of about this size (a single larger line is its own chunk). Default 64 KiB. */
-  readonly maxBytes?: number;
-  /** The cardinality the events were made for (their subscription's): enables the cache. */
-  readonly cardinality?: Cardinality;
-}
-
-/** One event as one NDJSON line (with its newline). Deletes carry only the ID. */
-export function encodeEvent(event: EntityEvent, options: EncodeOptions = {}): string {
-  const parts: string[] = [];
-  pushEvent(parts, event, options.cardinality === undefined ? undefined : recentEncodings[options.cardinality]);
-  return parts.join('');
-}
-
-/**
- * Appends an event's line to `parts` (for one join() per chunk) and returns its length. Strings
- * built with `+` are trees of cons cells that V8 flattens only when they are written: with 10k
- * lines of 40 pieces each, the cells cost more (GC, then flattening) than the encoding itself.
- * join() and JSON.stringify give flat strings, which is also what the cache keeps.
- */
-function pushEvent(parts: string[], event: EntityEvent, cache: RecentEncodings | undefined): number {
-  const entity = event.entity;
-  let json: string | undefined;
-  if (event.type === 'deleted') {
-    json = JSON.stringify({ id: entity.id });
-  } else {
-    const version = cache && eventVersion(entity as EventEntity);
-    json = version && cache.get(version);
-    if (json === undefined) {
-      const t = (entity as EventEntity).tags;
-      // Fresh objects of fixed shape: no stray field of the store's objects can reach the wire.
-      json = JSON.stringify({ id: entity.id, tags: { low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard } });
-      if (version) cache.set(version, json);
-    }
-  }
-  const head = event.type === 'added' ? ADDED_HEAD : event.type === 'modified' ? MODIFIED_HEAD : DELETED_HEAD;
-  parts.push(head, json, LINE_TAIL);
-  return head.length + json.length + LINE_TAIL.length;
+/** One event as one NDJSON line (with its newline). */
+export function encodeEvent(event: EntityEvent): string {
+  return lineHead(event.type) + entityJson(event) + LINE_TAIL;
 }
 
 const ADDED_HEAD = '{"type":"added","entity":';
 const MODIFIED_HEAD = '{"type":"modified","entity":';
 const DELETED_HEAD = '{"type":"deleted","entity":';
-const LINE_TAIL = '}\n';
-
-/** Events as NDJSON text in chunks of about `maxBytes`. */
-export function encodeChunks(batches: Iterable<readonly EntityEvent[]>, options: EncodeOptions = {}): string[] {
-  return [...iterateChunks(batches, options)];
-}
-
-/** As encodeChunks, lazily: a writer waiting on backpressure holds one chunk, not the whole store. */
-export function* iterateChunks(batches: Iterable<readonly EntityEvent[]>, options: EncodeOptions = {}): Generator<string> {
-  const maxBytes = options.maxBytes ?? SNAPSHOT_CHUNK_BYTES;
-  const cache = options.cardinality === undefined ? undefined : recentEncodings[options.cardinality];
-  cache?.turn();
-  let parts: string[] = [];
-  let size = 0;
-  for (const batch of batches) {
-    for (const event of batch) {
-      const before = parts.length;
-      const lineSize = pushEvent(parts, event, cache);
-      if (size > 0 && size + lineSize > maxBytes) {
-        const line = parts.splice(before);
-        yield parts.join('');
-        parts = line;
-        size = 0;
-      }
-      size += lineSize;
-    }
-  }
-  if (size > 0) yield parts.join('');
-}
 
 /** An added/modified line with its tags left encoded: a replica decodes them on first use. */
 export interface EncodedEntityMessage {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IpcClient } from './client.js';
 import type { StreamMessage } from './protocol.js';
 import { IpcServer } from './server.js';
+import { LocalTagger } from '../tagger/local-tagger.js';
 import { C1, C2, POD, TOKEN, info, rawRequest, startHarness, tempDir, waitFor, type Harness } from './test-support/harness.js';
 
 let h: Harness | undefined;
@@ -88,8 +89,12 @@ describe('routes', () => {
       [`/v1/tags?entity=${encodeURIComponent(C1)}&cardinality=huge`, /invalid cardinality/],
       ['/v1/stream?cardinality=x', /invalid cardinality/],
       ['/v1/stream?prefix=bogus', /matches no entity kind/],
-      ['/v1/origin?pid=abc', /pid must be/],
-      ['/v1/origin', /missing parameter pid/],
+      ['/v1/origin?pid=abc', /invalid pid: must be/],
+      ['/v1/origin', /^invalid origin: missing: give one of pid, cgroup_inode, container_id, external_data, pod_uid, ip$/],
+      ['/v1/origin?pid=1&ip=10.0.0.1', /^invalid ip: only one origin/],
+      ['/v1/origin?cgroup_inode=abc', /^invalid cgroup_inode/],
+      ['/v1/origin?external_data=it-maybe,pu-u', /^invalid external_data/],
+      [`/v1/origin?ip=${'1'.repeat(100)}`, /^invalid ip: longer than/],
       ['/v1/explain?entity=x', /invalid entity ID/],
     ];
     for (const [path, message] of cases) {
@@ -199,7 +204,7 @@ describe('routes', () => {
     expect(c1?.tags.orchestrator).toEqual(['pod_name:web-0']);
   });
 
-  it('/v1/origin reads /proc/<pid>/cgroup (v1, v2) and falls back to mountinfo', async () => {
+  it('/v1/origin?pid reads /proc/<pid>/cgroup (v1, v2) and falls back to mountinfo', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const proc = join(dir, 'proc');
@@ -212,17 +217,22 @@ describe('routes', () => {
     put(300, 'cgroup', '0::/\n');
     put(300, 'mountinfo', `528 519 254:1 /docker/containers/${'3'.repeat(64)}/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw\n`);
     put(400, 'cgroup', '0::/user.slice/user-0.slice/session-4.scope\n');
-    h = await startHarness({ dir, procRoot: proc });
+    h = await startHarness({ dir, tagger: new LocalTagger({ origin: { procRoot: proc } }) });
     seed(h);
+    h.tagger.store.processTagInfo([info('container_id://' + '4'.repeat(64), 'docker', ['image_name:busybox'])]);
+    put(500, 'cgroup', '0::/\n');
+    put(500, 'mountinfo', `528 519 254:1 /docker/containers/${'4'.repeat(64)}/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw\n`);
     const c = client(h);
-    expect(await c.origin(100, 'high')).toMatchObject({ pid: 100, container_id: '1'.repeat(64), entity: C1 });
-    expect((await c.origin(100, 'high')).tags).toContain('container_name:web');
-    expect(await c.origin(200)).toEqual({ pid: 200, container_id: '2'.repeat(64), entity: C2, tags: ['image_name:redis'] });
-    expect(await c.origin(300)).toEqual({ pid: 300, container_id: '3'.repeat(64), entity: 'container_id://' + '3'.repeat(64), tags: [] });
-    expect(await c.origin(400)).toEqual({ pid: 400, container_id: null, entity: null, tags: [] });
+    expect(await c.origin({ pid: 100 }, 'high')).toMatchObject({ pid: 100, container_id: '1'.repeat(64), entity: C1 });
+    expect((await c.origin({ pid: 100 }, 'high')).tags).toContain('container_name:web');
+    expect(await c.origin({ pid: 200 })).toEqual({ pid: 200, container_id: '2'.repeat(64), entity: C2, tags: ['image_name:redis'] });
+    expect(await c.origin({ pid: 500 })).toEqual({ pid: 500, container_id: '4'.repeat(64), entity: 'container_id://' + '4'.repeat(64), tags: ['image_name:busybox'] });
+    // A container the store does not know (and no collector can fetch) is an unknown origin, as are a host process and a gone PID.
+    expect(await c.origin({ pid: 300 })).toEqual({ pid: 300, container_id: null, entity: null, tags: [] });
+    expect(await c.origin({ pid: 400 })).toEqual({ pid: 400, container_id: null, entity: null, tags: [] });
     const missing = await rawRequest(h.socket, '/v1/origin?pid=999');
-    expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ error: 'no process with pid 999' });
+    expect(missing.status).toBe(200);
+    expect(JSON.parse(missing.body)).toEqual({ pid: 999, container_id: null, entity: null, tags: [] });
   });
 
   it('/v1/explain reports sources, a pending delete and a tombstone', async () => {

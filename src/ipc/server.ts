@@ -5,35 +5,34 @@
  * (header and request timeouts), too many connections. Errors are JSON, never a stack.
  */
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import { CONTAINER_PREFIX } from '../entity.js';
+import { systemClock, type Clock } from '../clock.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';
 import { createMetricsRegistry, newServerStats, type ServerStats } from './metrics.js';
-import { containerIdFromCgroup, containerIdFromMountinfo } from './origin.js';
 import {
   entitiesBody,
   errorResponse,
+  originEcho,
   parseCardinalityParam,
-  parseEntityParam,
-  parsePidParam,
   parsePrefixParams,
   requiredParam,
   type OriginBody,
   type TagsBody,
 } from './protocol.js';
 import { Limiter } from '../net/limiter.js';
+import { parseOriginQuery } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
+import { StreamEncoder } from './stream-encoding.js';
 
 export interface IpcServerOptions {
-  readonly tagger: Tagger;
+  readonly tagger: TaggerPort;
   /** Unix socket path; empty or absent for none. */
   readonly socketPath?: string;
   /** Loopback `host:port` (port 0 picks one); empty or absent for none. */
@@ -42,6 +41,8 @@ export interface IpcServerOptions {
   readonly authTokenFile?: string;
   readonly token?: string;
   readonly logger?: Logger;
+  /** Ages the stream encoder's cache. */
+  readonly clock?: Clock;
   readonly heartbeatMs?: number;
   readonly maxConnections?: number;
   /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
@@ -51,8 +52,6 @@ export interface IpcServerOptions {
   readonly maxPendingEvents?: number;
   /** A stream reader that takes no bytes for this long is dropped, and a large response not read in this long is cut (default 10 s). */
   readonly streamStallTimeoutMs?: number;
-  /** Where /proc is (tests point it at a fake tree). */
-  readonly procRoot?: string;
   readonly processMetrics?: boolean;
   readonly limits?: Partial<RequestLimits>;
 }
@@ -78,6 +77,8 @@ const DEFAULT_LIMITS: RequestLimits = {
 /** Bodies above this may not fit in the socket buffers at once: they get a write deadline. */
 const LARGE_BODY = 64 * 1024;
 
+const EMPTY_TAGS: readonly string[] = Object.freeze([]);
+
 const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/healthz', '/metrics']);
 
 export class IpcServer {
@@ -94,6 +95,7 @@ export class IpcServer {
   private readonly requested = new WeakSet<Socket>();
   private readonly closing = new AbortController();
   private readonly limiter: Limiter;
+  private readonly encoder: StreamEncoder;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
 
@@ -103,6 +105,7 @@ export class IpcServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
     this.limiter = new Limiter(options.maxConcurrentSyncs ?? 4);
+    this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
     this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
@@ -127,6 +130,11 @@ export class IpcServer {
       this.tcp = await listenTcp(this.watchErrors(this.newServer()), tcp.host, tcp.port, this.backlog);
       this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
     }
+  }
+
+  /** Forgets the cached stream encodings: the next snapshot encodes every entity (benchmarks measure it). */
+  forgetEncodings(): void {
+    this.encoder.clear();
   }
 
   /** Stops accepting, ends streams, waits up to `graceMs` for requests in flight, then cuts. */
@@ -257,6 +265,7 @@ export class IpcServer {
           if (req.method === 'HEAD') return void res.writeHead(200, streamHeaders(this.options.heartbeatMs ?? 30_000)).end();
           return await serveStream(res, query, {
             tagger: this.options.tagger,
+            encoder: this.encoder,
             logger: this.logger,
             stats: this.stats,
             limiter: this.limiter,
@@ -288,33 +297,22 @@ export class IpcServer {
   }
 
   private async tags(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const parsed = parseEntityParam(params);
-    const cardinality = parseCardinalityParam(params);
     const tagger = this.options.tagger;
-    const id = parsed.short ? (tagger.store.resolveShortId(parsed.value) ?? parsed.id) : parsed.id;
+    const id = tagger.resolve(requiredParam(params, 'entity'));
+    const cardinality = parseCardinalityParam(params);
     const tags = await tagger.tag(id, cardinality);
     const body: TagsBody = { entity: id, cardinality, tags };
     this.send(res, '/v1/tags', 200, body);
   }
 
+  /** One origin of any form -> its entity and tags (docs/origin-detection.md); an unknown one is nulls and []. */
   private async origin(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const pid = parsePidParam(params);
+    const origin = parseOriginQuery(params);
     const cardinality = parseCardinalityParam(params);
-    const root = this.options.procRoot ?? '/proc';
-    let cgroup: string;
-    try {
-      cgroup = await readFile(`${root}/${pid}/cgroup`, 'utf8');
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'ESRCH') return this.send(res, '/v1/origin', 404, { error: `no process with pid ${pid}` });
-      throw error;
-    }
-    let containerId = containerIdFromCgroup(cgroup);
-    // A cgroup namespace can hide the path; the container's bind mounts still name it.
-    if (containerId === null) containerId = containerIdFromMountinfo(await readFile(`${root}/${pid}/mountinfo`, 'utf8').catch(() => ''));
-    const entity = containerId === null ? null : CONTAINER_PREFIX + containerId;
-    const tags = entity === null ? [] : await this.options.tagger.tag(entity, cardinality);
-    const body: OriginBody = { pid, container_id: containerId, entity, tags };
+    const tagger = this.options.tagger;
+    const found = await tagger.lookupOrigin(origin);
+    const tags = found === undefined ? EMPTY_TAGS : await tagger.tag(found.entity, cardinality);
+    const body: OriginBody = { ...originEcho(origin, params), container_id: found?.containerId ?? null, entity: found?.entity ?? null, tags };
     this.send(res, '/v1/origin', 200, body);
   }
 

@@ -7,17 +7,20 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import type { Tagger } from '../tagger.js';
+import type { TaggerPort } from '../tagger/tagger.js';
 import type { Cardinality } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
-import { HEARTBEAT_LINE, SYNCED_LINE, iterateChunks } from './protocol.js';
+import { HEARTBEAT_LINE, SYNCED_LINE } from './protocol.js';
+import type { StreamEncoder } from './stream-encoding.js';
 
 /** Bytes a stream may have buffered before it waits for the reader (see write() below). */
 export const WRITE_AHEAD_BYTES = 1024 * 1024;
 
 export interface StreamDeps {
-  readonly tagger: Tagger;
+  readonly tagger: TaggerPort;
+  /** The server's encoder: its cache spans every stream of the server. */
+  readonly encoder: StreamEncoder;
   readonly logger: Logger;
   readonly stats: ServerStats;
   readonly limiter: Limiter;
@@ -67,8 +70,8 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   signal.addEventListener('abort', () => sub.close(), { once: true });
   // A reader that takes no bytes at all for stallTimeoutMs is gone (or hostile): without this it
   // would hold its sync slot for ever when it stops mid-snapshot and the store is quiet.
-  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' after every
-  // chunk (the 16 KiB high-water mark) made a snapshot a ping-pong of ~70 waits with the reader.
+  // Up to WRITE_AHEAD_BYTES may wait in the response's buffer: waiting for 'drain' at every
+  // 16 KiB high-water mark would make a snapshot a ping-pong of waits with the reader.
   // Below that, a turn of the event loop per chunk: node:http holds a response's writes until the
   // next tick, so without it the first bytes left only after 1 MiB had been encoded.
   const write = async (chunk: string): Promise<void> => {
@@ -91,7 +94,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   try {
     res.writeHead(200, streamHeaders(deps.heartbeatMs));
     res.flushHeaders();
-    for (const chunk of iterateChunks(deps.tagger.store.snapshotBatches(sub), { cardinality: query.cardinality })) {
+    for (const chunk of deps.encoder.chunks(deps.tagger.snapshotBatches(sub), query.cardinality)) {
       if (signal.aborted) return;
       await write(chunk);
     }
@@ -108,7 +111,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       if (!batch) break;
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
-      for (const chunk of iterateChunks(batches, { cardinality: query.cardinality })) {
+      for (const chunk of deps.encoder.chunks(batches, query.cardinality)) {
         await write(chunk);
         if (signal.aborted) break;
       }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../clock.js';
-import { PermanentError, isTaggerError } from '../errors.js';
-import { Backoff, reconnectForever, retry, sleep } from './backoff.js';
+import { isTaggerError } from '../errors.js';
+import { Backoff, reconnectForever, sleep } from './backoff.js';
 
 describe('Backoff', () => {
   it('doubles from the initial delay up to the cap, with bounded jitter', () => {
@@ -15,56 +14,13 @@ describe('Backoff', () => {
   });
 });
 
-describe('retry', () => {
-  const noSleep = async (): Promise<void> => undefined;
-
-  it('retries until success, reporting each failure', async () => {
-    const seen: number[] = [];
-    const result = await retry(
-      async (attempt) => {
-        if (attempt < 3) throw new Error(`fail ${attempt}`);
-        return 'ok';
-      },
-      { initialMs: 10, maxMs: 100, jitter: 0, sleep: noSleep, onRetry: (_e, delay) => seen.push(delay) },
-    );
-    expect(result).toBe('ok');
-    expect(seen).toEqual([10, 20]);
-  });
-
-  it('stops at once on a PermanentError', async () => {
-    let calls = 0;
-    await expect(
-      retry(
-        async () => {
-          calls++;
-          throw new PermanentError('API version too old');
-        },
-        { initialMs: 1, maxMs: 1, sleep: noSleep },
-      ),
-    ).rejects.toThrow('API version too old');
-    expect(calls).toBe(1);
-  });
-
-  it('gives up after maxElapsedMs with the last error', async () => {
-    const clock = new ManualClock(0);
-    let calls = 0;
-    await expect(
-      retry(
-        async () => {
-          calls++;
-          clock.advance(400);
-          throw new Error(`try ${calls}`);
-        },
-        { initialMs: 100, maxMs: 100, jitter: 0, maxElapsedMs: 1_000, clock, sleep: async (ms) => clock.advance(ms) },
-      ),
-    ).rejects.toThrow('try 3'); // 400+100, 900+100 fit in 1,000 ms; 1,400+100 does not
-  });
-
-  it('ends with an AbortedError when aborted while waiting', async () => {
+describe('sleep', () => {
+  it('resolves after the delay, and rejects with an AbortedError once the signal aborts', async () => {
+    await expect(sleep(1)).resolves.toBeUndefined();
     const controller = new AbortController();
-    const p = retry(async () => Promise.reject(new Error('down')), { initialMs: 60_000, maxMs: 60_000, signal: controller.signal });
+    const waiting = sleep(60_000, controller.signal);
     setTimeout(() => controller.abort(), 10);
-    const error = await p.catch((e: unknown) => e);
+    const error = await waiting.catch((e: unknown) => e);
     expect(isTaggerError(error, 'TAGGER_ABORTED')).toBe(true);
     await expect(sleep(1, controller.signal)).rejects.toThrow('aborted');
   });

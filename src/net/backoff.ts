@@ -1,16 +1,14 @@
 /**
- * The one retry helper: exponential backoff with jitter, a cap, an optional overall deadline, a
- * clock and an AbortSignal. A PermanentError stops it at once. Named presets keep the numbers in
- * one place instead of copies at each call site.
+ * The one backoff helper: exponential delays with jitter and a cap (Backoff), the reconnect loop
+ * every long-lived session runs in (reconnectForever: delays start over once a session opened),
+ * and an abortable sleep. Named presets keep the numbers in one place instead of copies at each
+ * call site.
  */
-import { systemClock, type Clock } from '../clock.js';
-import { AbortedError, isTaggerError } from '../errors.js';
+import { AbortedError } from '../errors.js';
 
 export interface BackoffOptions {
   readonly initialMs: number;
   readonly maxMs: number;
-  /** Give up once this much time has passed since the first attempt. Default: never. */
-  readonly maxElapsedMs?: number;
   /** Fraction of each delay that is randomised (0 to 1). Default 0.2. */
   readonly jitter?: number;
   readonly multiplier?: number;
@@ -25,6 +23,8 @@ export const BackoffPresets = {
   remoteStream: { initialMs: 500, maxMs: 5 * 60_000 },
   /** A failed poll (kubelet): retry sooner than the next interval, up to a minute. */
   poll: { initialMs: 1_000, maxMs: 60_000 },
+  /** A Kubernetes list or watch that failed (client-go's reflector: 800 ms doubling to 30 s). */
+  apiServer: { initialMs: 800, maxMs: 30_000 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Delay sequence for one series of attempts; reset() after a success. */
@@ -50,37 +50,6 @@ export class Backoff {
 
   get attempts(): number {
     return this.attempt;
-  }
-}
-
-export interface RetryOptions extends BackoffOptions {
-  readonly signal?: AbortSignal;
-  readonly clock?: Clock;
-  /** Called after each failure with the delay before the next try. */
-  readonly onRetry?: (error: unknown, delayMs: number, attempt: number) => void;
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/**
- * Calls `fn` until it resolves. Rethrows a PermanentError at once, the last error once
- * maxElapsedMs has passed, and an AbortedError when the signal aborts.
- */
-export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const clock = options.clock ?? systemClock;
-  const wait = options.sleep ?? sleep;
-  const backoff = new Backoff(options);
-  const started = clock.now();
-  for (let attempt = 1; ; attempt++) {
-    if (options.signal?.aborted) throw new AbortedError('retry');
-    try {
-      return await fn(attempt);
-    } catch (error) {
-      if (isTaggerError(error, 'TAGGER_PERMANENT') || isTaggerError(error, 'TAGGER_ABORTED') || options.signal?.aborted) throw error;
-      const delay = backoff.next();
-      if (options.maxElapsedMs !== undefined && clock.now() + delay - started > options.maxElapsedMs) throw error;
-      options.onRetry?.(error, delay, attempt);
-      await wait(delay, options.signal);
-    }
   }
 }
 

@@ -200,13 +200,13 @@ export function mergeSources(sources: readonly SourceEntry[]): Merged {
 }
 
 /**
- * `list[start..end)` as a new array. The store's arrays are frozen, and V8's `slice()` has no fast
- * path for frozen elements: on Node 20 it is ~10x slower than this loop (12.6 ms against 0.8 ms
- * for three slices of 10k entities), which made every stream snapshot pay for it. Built with
- * push() so the array stays packed (`new Array(n)` makes a holey one, which JSON.stringify
- * serializes ~1.7x slower); short-lived arrays only, it may carry spare capacity.
+ * `list[start..end)` as a new array, by a loop: the store's arrays are frozen, V8's `slice()` has
+ * no fast path for frozen elements, and every stream snapshot copies ranges (figures in
+ * docs/http-api.md). Built with push() so the array stays packed (`new Array(n)` makes a holey
+ * one, which JSON.stringify serializes more slowly); short-lived arrays only, it may carry spare
+ * capacity.
  */
-export function copyRange(list: readonly string[], start: number, end: number): string[] {
+function copyRange(list: readonly string[], start: number, end: number): string[] {
   const out: string[] = [];
   for (let i = start; i < end; i++) out.push(list[i] as string);
   return out;
@@ -262,7 +262,7 @@ export class EntityRecord extends Merged {
   }
 }
 
-export function sameList(a: readonly string[], b: readonly string[]): boolean {
+function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -20,14 +20,6 @@ export class InternPool {
     return s;
   }
 
-  /** Interns every element, returning a frozen array of pooled strings. */
-  internAll(list: readonly string[]): readonly string[] {
-    if (list.length === 0) return EMPTY;
-    const out = new Array<string>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = this.intern(list[i] as string);
-    return Object.freeze(out);
-  }
-
   /** True when enough may be dead that a sweep is worth its cost. */
   wantsSweep(minSize = 1_024): boolean {
     return this.entries.size >= minSize && this.entries.size >= 2 * this.sizeAfterSweep;

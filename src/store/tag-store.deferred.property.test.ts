@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { Cardinality, TagInfo } from '../types.js';
-import { TagStore, type DeferredDecoding } from './tag-store.js';
+import type { DeferredDecoding } from './deferred.js';
+import { TagStore } from './tag-store.js';
 import { followEvents } from './test-support/follow.js';
 
 const hex = (c: string): string => c.repeat(64);

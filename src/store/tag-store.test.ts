@@ -120,7 +120,9 @@ describe('TagStore', () => {
     const { clock, store } = setup(1_000);
     store.processTagInfo([info('docker', C1, ['a:1']), info('kubelet', POD, ['kube_namespace:default'])]);
     const sub = store.subscribe({ cardinality: 'low', prefixes: ['container_id://'] });
-    expect(await sub.next()).toEqual([{ type: 'added', entity: { id: C1, tags: { low: ['a:1'], orchestrator: [], high: [], standard: [] } } }]);
+    const snapshot = await sub.next();
+    expect(snapshot).toEqual([{ type: 'added', entity: { id: C1, tags: { low: ['a:1'], orchestrator: [], high: [], standard: [] } }, version: expect.any(Object) }]);
+    const firstVersion = snapshot?.[0]?.type === 'added' ? snapshot[0].version : undefined;
     store.processTagInfo([info('docker', C1, ['a:1'], [], ['container_name:x'])]); // high only: invisible at low
     store.processTagInfo([info('docker', C2, ['a:2']), info('kubelet', POD, ['kube_namespace:other'])]);
     store.processTagInfo([info('docker', C1, ['a:9'])]);
@@ -130,6 +132,12 @@ describe('TagStore', () => {
     const events: EntityEvent[] = [];
     for (const batch of sub.drain()) events.push(...batch);
     expect(events.map((e) => `${e.type} ${e.entity.id}`)).toEqual([`added ${C2}`, `modified ${C1}`, `deleted ${C1}`]);
+    // The version names one state of the tags: a change makes a new one, a snapshot now the same one.
+    const modified = events[1];
+    expect(modified?.type === 'modified' && modified.version).toBeTruthy();
+    expect(modified?.type === 'modified' ? modified.version : undefined).not.toBe(firstVersion);
+    const again = [...store.snapshotBatches(sub)].flat().find((e) => e.entity.id === C2);
+    expect(again?.type === 'added' ? again.version : undefined).toBe(events[0]?.type === 'added' ? events[0].version : 'none');
     sub.close();
     expect(store.subscriberCount).toBe(0);
   });

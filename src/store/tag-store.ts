@@ -13,8 +13,9 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { entityKindOf } from '../entity.js';
-import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type EventEntity, type MergedTags, type SourceTags, type TagInfo } from '../types.js';
+import { priorityOf, type Cardinality, type EntityEvent, type EntityId, type EntitySnapshot, type SourceTags, type TagInfo } from '../types.js';
 import { EntityRecord, EMPTY_MERGED, mergeSources, SourceEntry, type Merged } from './entity-tags.js';
+import { DeferredEntries, type DeferredDecoding } from './deferred.js';
 import { InternPool } from './intern.js';
 import { ShortIdIndex } from './short-ids.js';
 import { Subscription, type SubscribeOptions } from './subscriptions.js';
@@ -29,18 +30,6 @@ export interface TagStoreOptions {
   readonly intern?: boolean;
   /** Enables defer(): how entries kept encoded are decoded on first use, and their source. */
   readonly deferred?: DeferredDecoding;
-}
-
-/**
- * A replica's snapshot holds thousands of entities, most of which its process never asks about.
- * Kept in their encoded form until first use, they cost their wire size instead of a decoded entry
- * and their decoding is paid only for those used (see TagStore.defer).
- */
-export interface DeferredDecoding {
-  /** The source every deferred entry belongs to. */
-  readonly source: string;
-  /** Turns an encoded entry into its TagInfo (of `source`); throws when it is malformed. */
-  decode(id: EntityId, encoded: string): TagInfo;
 }
 
 export interface StoreCounters {
@@ -78,12 +67,11 @@ export class TagStore {
   private readonly tombstones = new Map<EntityId, Tombstone>();
   private readonly subscribers = new Set<Subscription>();
   private readonly pool: InternPool | undefined;
-  private readonly deferredDecoding: DeferredDecoding | undefined;
   /**
-   * id -> encoded tags, for entities not decoded yet (defer()). An ID is never both here and in
-   * `entities`, and entries exist only while there are no subscribers (they would need events).
+   * Entities not decoded yet (defer()). An ID is never both there and in `entities`, and entries
+   * exist only while there are no subscribers (they would need events).
    */
-  private readonly deferred = new Map<EntityId, string>();
+  private readonly deferred: DeferredEntries;
   private readonly internFn: ((tag: string) => string) | undefined;
   readonly counters: StoreCounters = {
     updates: 0,
@@ -103,7 +91,10 @@ export class TagStore {
     this.deletionGraceMs = options.deletionGraceMs ?? 5 * 60_000;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 10 * 60_000;
     this.pool = options.intern === false ? undefined : new InternPool();
-    this.deferredDecoding = options.deferred;
+    this.deferred = new DeferredEntries(options.deferred, (entry, reason) => {
+      this.counters.malformed++;
+      this.onMalformed?.(entry, reason);
+    });
     const pool = this.pool;
     this.internFn = pool ? (tag) => pool.intern(tag) : undefined;
   }
@@ -122,7 +113,7 @@ export class TagStore {
       }
       if (this.deferred.size > 0 && this.deferred.has(info.entity)) {
         // The deferred source's new tags replace its old ones, undecoded; anything else needs them.
-        if (info.source === this.deferredDecoding?.source && !info.deleteEntity) this.deferred.delete(info.entity);
+        if (info.source === this.deferred.source && !info.deleteEntity) this.deferred.delete(info.entity);
         else this.materialize(info.entity);
       }
       if (info.deleteEntity) this.markDeleted(info, now);
@@ -138,13 +129,12 @@ export class TagStore {
    * a tombstone for it. An entry that turns out malformed is counted and dropped when decoded.
    */
   defer(id: EntityId, encoded: string): void {
-    const decoding = this.deferredDecoding;
-    if (!decoding) throw new Error('defer() needs the store to be created with the deferred option');
+    if (this.deferred.source === undefined) throw new Error('defer() needs the store to be created with the deferred option');
     // (The size checks spare a replica's first sync, into an empty store, two lookups per entity.)
     const decodeNow =
       this.subscribers.size > 0 || (this.entities.size > 0 && this.entities.has(id)) || (this.tombstones.size > 0 && this.tombstones.has(id)) || entityKindOf(id) === undefined;
     if (decodeNow) {
-      this.processTagInfo(this.decodeDeferred(id, encoded));
+      this.processTagInfo(this.deferred.decode(id, encoded));
       return;
     }
     this.shortIds?.add(id);
@@ -235,7 +225,7 @@ export class TagStore {
       }
     }
     for (const id of this.deferred.keys()) {
-      const key = `${this.deferredDecoding?.source ?? ''}\u0000${entityKindOf(id) ?? 'unknown'}`;
+      const key = `${this.deferred.source ?? ''}\u0000${entityKindOf(id) ?? 'unknown'}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return counts;
@@ -310,17 +300,17 @@ export class TagStore {
    * The entities `sub` matches as `added` events, `size` per batch, each batch made from the store
    * as it is when the batch is taken. For a subscriber that sends its snapshot slowly (the IPC
    * stream, subscribed with `snapshot: false`): it holds one batch at a time rather than an event
-   * per entity for the whole send (10k entities: ~2.5 MB that lived through every scavenge of a
-   * sync). The result still converges: an entity changed, added or removed after the subscription
-   * began also reaches the subscriber as a live event, and each event carries full tags, so a
-   * batch fresher than the subscription start is harmless.
+   * per entity for the whole send, which would live through every scavenge of the sync. The
+   * result still converges: an entity changed, added or removed after the subscription began also
+   * reaches the subscriber as a live event, and each event carries full tags, so a batch fresher
+   * than the subscription start is harmless.
    */
   *snapshotBatches(sub: Subscription, size = 256): Generator<EntityEvent[]> {
     let batch: EntityEvent[] = [];
     // A Map iterator survives changes: removed entries are skipped, added ones visited.
     for (const record of this.entities.values()) {
       if (!sub.matches(record.id)) continue;
-      batch.push({ type: 'added', entity: eventEntity(record, sub.cardinality) });
+      batch.push(changeEvent('added', record, sub.cardinality));
       if (batch.length >= size) {
         yield batch;
         batch = [];
@@ -336,26 +326,14 @@ export class TagStore {
 
   /** Decodes the deferred entry of `id` into a record (undefined when there is none or it is malformed). */
   private materialize(id: EntityId): EntityRecord | undefined {
-    const encoded = this.deferred.get(id);
-    if (encoded === undefined) return undefined;
-    this.deferred.delete(id);
-    this.processTagInfo(this.decodeDeferred(id, encoded));
+    const infos = this.deferred.take(id);
+    if (infos === undefined) return undefined;
+    this.processTagInfo(infos);
     return this.entities.get(id);
   }
 
   private materializeAll(): void {
     for (const id of [...this.deferred.keys()]) this.materialize(id);
-  }
-
-  /** [the TagInfo], or [] after counting a malformed entry. */
-  private decodeDeferred(id: EntityId, encoded: string): TagInfo[] {
-    try {
-      return [(this.deferredDecoding as DeferredDecoding).decode(id, encoded)];
-    } catch (error) {
-      this.counters.malformed++;
-      this.onMalformed?.({ entity: id, encoded: encoded.slice(0, 200) }, error instanceof Error ? error.message : String(error));
-      return [];
-    }
   }
 
   /** `dead`: the batch deletes the entity after this add (a dead report, see deathsIn). */
@@ -425,7 +403,7 @@ export class TagStore {
       for (const { record, before, isNew } of changes) {
         if (!sub.matches(record.id) || !this.entities.has(record.id)) continue;
         if (before && before.sameUpTo(record, sub.cardinality)) continue;
-        events.push({ type: isNew ? 'added' : 'modified', entity: eventEntity(record, sub.cardinality) });
+        events.push(changeEvent(isNew ? 'added' : 'modified', record, sub.cardinality));
       }
       return events;
     });
@@ -452,34 +430,14 @@ function snapshotOf(record: EntityRecord): EntitySnapshot {
 }
 
 /**
- * The entity of a store event. It carries, privately, the version of the tags it was made from:
- * the record's merged `all` array, which is replaced on every change of the entity's tags (the
- * shared empty array is no version: two entities may hold it). Encoders key caches on it
- * (eventVersion), so a daemon encodes an entity once per change, not once per subscriber and sync.
- * A private field: invisible to JSON.stringify, Object.keys and deep equality.
+ * An added/modified event for `record` at `cardinality`. Its version is the record's merged `all`
+ * array, which is replaced on every change of the entity's tags (the shared empty array is no
+ * version: two entities may hold it).
  */
-class StoreEventEntity implements EventEntity {
-  readonly #version: object | undefined;
-  constructor(
-    readonly id: EntityId,
-    readonly tags: MergedTags,
-    version: object | undefined,
-  ) {
-    this.#version = version;
-  }
-
-  static versionOf(entity: EventEntity): object | undefined {
-    return #version in entity ? (entity as StoreEventEntity).#version : undefined;
-  }
+function changeEvent(type: 'added' | 'modified', record: EntityRecord, cardinality: Cardinality): EntityEvent {
+  const entity = { id: record.id, tags: record.split(cardinality) };
+  return record.all.length === 0 ? { type, entity } : { type, entity, version: record.all };
 }
-
-/** An object that stays the same while an event entity's tags do not change; undefined when unknown. */
-export const eventVersion: (entity: EventEntity) => object | undefined = StoreEventEntity.versionOf;
-
-function eventEntity(record: EntityRecord, cardinality: Cardinality): EventEntity {
-  return new StoreEventEntity(record.id, record.split(cardinality), record.all.length === 0 ? undefined : record.all);
-}
-
 
 /**
  * A source that sends an entity's tags and, later in the same batch, its delete reports a dead

@@ -13,7 +13,7 @@ import { DockerClient } from '../../src/collectors/docker/client.js';
 import { DockerCollector } from '../../src/collectors/docker/collector.js';
 import { compileRules } from '../../src/rules.js';
 import type { Subscription } from '../../src/store/subscriptions.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import type { Cardinality } from '../../src/types.js';
 import {
   CONTAINER,

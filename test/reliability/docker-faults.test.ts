@@ -14,7 +14,7 @@ import { DockerClient } from '../../src/collectors/docker/client.js';
 import { DockerCollector } from '../../src/collectors/docker/collector.js';
 import { FakeDocker } from '../../src/collectors/docker/test-support/fake-docker.js';
 import { compileRules } from '../../src/rules.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import {
   CONTAINER,
   EngineApi,

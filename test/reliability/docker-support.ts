@@ -7,7 +7,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
-import type { LocalTagger } from '../../src/tagger.js';
+import type { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { REQUIRE_ALL, START_ENGINES_HINT } from '../../src/test-support/required.js';
 import { until as waitUntil } from '../../src/test-support/wait.js';
 

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcClient } from '../../src/ipc/client.js';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import {
   MARKER,
   capturingLogger,

@@ -27,7 +27,7 @@ import { KubeletCollector } from '../../src/collectors/kubelet/collector.js';
 import { kubeletExtractOptions } from '../../src/collectors/kubelet/extract.js';
 import { hasOpenssl, makeSelfSignedCert, type TestCert } from '../../src/test-support/certs.js';
 import { REQUIRE_ALL } from '../../src/test-support/required.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { FaultServer, type Fault } from './support/fault-server.js';
 import { until } from '../../src/test-support/wait.js';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer } from '../../src/ipc/server.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import { containerId, entityInfo } from './support/ipc-raw.js';
 
 const PYTHON_DIR = fileURLToPath(new URL('../../python/', import.meta.url));

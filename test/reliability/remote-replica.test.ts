@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer } from '../../src/ipc/server.js';
-import { RemoteTagger } from '../../src/ipc/remote-tagger.js';
-import { LocalTagger } from '../../src/tagger.js';
+import { RemoteTagger } from '../../src/tagger/remote-tagger.js';
+import { LocalTagger } from '../../src/tagger/local-tagger.js';
 import type { TagInfo } from '../../src/types.js';
 import { containerId, entityInfo, sleep, waitUntil } from './support/ipc-raw.js';
 

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DockerClient } from '../../../src/collectors/docker/client.js';
 import { DockerCollector } from '../../../src/collectors/docker/collector.js';
-import { LocalTagger } from '../../../src/tagger.js';
+import { LocalTagger } from '../../../src/tagger/local-tagger.js';
 import { percentile, round, type BenchFigure, type BenchSuite } from '../../harness.js';
 
 const run = promisify(execFile);

@@ -8,9 +8,9 @@
  */
 import { Client, Metadata, credentials, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { AbortedError, DecodeError, NotFoundError, SocketError, TaggerError, TimeoutError } from '../../errors.js';
+import { loadEventDecoder, type EventDecoder } from './decode.js';
 import { loadContainerdServices, timestampMs, type ContainerdMethods, type WireContainer, type WireEnvelope, type WireProcess } from './proto.js';
 import type { ContainerRecord, EventEnvelope, TaskRecord, TaskStatus } from './types.js';
-import { decodeEvent } from './wire.js';
 
 export const NAMESPACE_HEADER = 'containerd-namespace';
 /** OCI specs are a few KB (tens with CRI); anything far bigger is not worth parsing for env. */
@@ -53,6 +53,7 @@ export class ContainerdClient implements ContainerdApi {
   /** Made on first use and again after close(), so a restarted tagger reconnects. */
   private channel: Client | undefined;
   private readonly methods: ContainerdMethods;
+  private readonly decodeEvent: EventDecoder;
   private readonly callTimeoutMs: number;
   private readonly specMaxBytes: number;
 
@@ -61,6 +62,7 @@ export class ContainerdClient implements ContainerdApi {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.specMaxBytes = options.specMaxBytes ?? DEFAULT_SPEC_MAX_BYTES;
     this.methods = loadContainerdServices(options.protoDir).methods;
+    this.decodeEvent = loadEventDecoder(options.protoDir);
   }
 
   /** The one channel for every service; grpc-js reconnects it on its own after containerd restarts. */
@@ -119,7 +121,7 @@ export class ContainerdClient implements ContainerdApi {
       call.on('data', (raw: WireEnvelope) => {
         let event: EventEnvelope;
         try {
-          event = envelope(raw);
+          event = envelope(raw, this.decodeEvent);
         } catch {
           return; // an undecodable event is skipped; the next re-list repairs whatever it meant
         }
@@ -199,7 +201,7 @@ function task(p: WireProcess): TaskRecord {
   };
 }
 
-function envelope(raw: WireEnvelope): EventEnvelope {
+function envelope(raw: WireEnvelope, decodeEvent: EventDecoder): EventEnvelope {
   const any = raw.event;
   return {
     namespace: raw.namespace,
@@ -210,7 +212,7 @@ function envelope(raw: WireEnvelope): EventEnvelope {
 }
 
 /** A gRPC status as one of the project's typed errors (callers branch on `code`). */
-export function grpcError(error: ServiceError, what: string, timeoutMs = 0): TaggerError {
+function grpcError(error: ServiceError, what: string, timeoutMs = 0): TaggerError {
   switch (error.code) {
     case status.NOT_FOUND:
       return new NotFoundError(what);

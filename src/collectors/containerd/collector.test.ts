@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
 import { compileRules } from '../../rules.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { CollectorContext } from '../collector.js';
 import { ContainerdClient } from './client.js';
@@ -51,7 +51,6 @@ describe('ContainerdCollector against a fake containerd replaying a recorded ses
 
     // From the initial list: labels team=core, com.datadoghq.tags.env=staging; env DD_SERVICE, DD_VERSION.
     expect(tagger.tagSync(RUNNING, 'high')).toEqual([
-      'docker_image:docker.io/local/busybox:latest',
       'env:staging',
       'image_name:docker.io/local/busybox',
       'image_tag:latest',

@@ -8,6 +8,7 @@
  * and start a new session, whose re-list repairs the gap.
  */
 import { stat } from 'node:fs/promises';
+import { boundedCache } from '../../bounded-cache.js';
 import { CONTAINER_PREFIX, containerEntityId } from '../../entity.js';
 import { causeMessage } from '../../errors.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
@@ -16,12 +17,13 @@ import { deletionTagInfo } from '../../taglist.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import type { ContainerdApi } from './client.js';
+import { containerdOrigin } from './origin.js';
 import { extractContainer, isSandbox, podEntityOf } from './extract.js';
 import type { ContainerRecord, EventEnvelope, TaskRecord } from './types.js';
 
 export const SOURCE = 'containerd';
 /** containerd filter syntax; filters are ORed. */
-export const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
+const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
 const MAX_QUEUE = 10_000;
 const MAX_EXITS = 4_096;
 
@@ -59,7 +61,8 @@ export class ContainerdCollector implements Collector {
   private live = new Map<string, string>();
   /** Container ID -> pid of its init process, to tell its exit from an exec's. */
   private readonly initPids = new Map<string, number>();
-  private readonly exitRecords = new Map<EntityId, ExitRecord>();
+  /** Exit codes of init processes seen, by entity, for explain (only recent deaths matter). */
+  private readonly exitRecords = boundedCache<EntityId, ExitRecord>({ max: MAX_EXITS });
   private state: CollectorHealth;
   private closed = false;
   /** Counts for metrics and tests. */
@@ -72,11 +75,6 @@ export class ContainerdCollector implements Collector {
     this.excluded = new Set(options.excludeNamespaces ?? []);
     this.state = { healthy: false, message: `connecting to ${this.api.target}` };
     if (options.autodetect) this.detect = (signal) => detectSocket(options.socket, signal);
-  }
-
-  /** Exit codes of init processes seen, by entity (bounded; the oldest go first). */
-  get exits(): ReadonlyMap<EntityId, ExitRecord> {
-    return this.exitRecords;
   }
 
   /** How the container's init process last ended, if this collector saw it. */
@@ -132,11 +130,12 @@ export class ContainerdCollector implements Collector {
       const container = await this.api.getContainer(namespace, id, signal);
       if (!container) continue;
       if (isSandbox(container)) return { found: false };
-      const infos = [this.extract(container)];
       const task = await this.api.getTask(namespace, id, signal);
-      if (task && task.status !== 'STOPPED') {
+      const running = task !== undefined && task.status !== 'STOPPED';
+      if (running) this.initPids.set(id, task.pid);
+      const infos = [this.extract(container)];
+      if (running) {
         this.live.set(id, namespace);
-        this.initPids.set(id, task.pid);
       } else {
         // Not running: its tags serve for the deletion grace, then go.
         if (task) this.rememberExit(id, namespace, task.exitStatus, task.exitedAt);
@@ -298,18 +297,13 @@ export class ContainerdCollector implements Collector {
 
   private extract(container: ContainerRecord): TagInfo {
     if (container.specSkipped) this.counters.specsSkipped++;
-    return extractContainer(container, { source: SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const info = extractContainer(container, { source: SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const origin = containerdOrigin(this.initPids.get(container.id));
+    return origin ? { ...info, origin } : info;
   }
 
   private rememberExit(id: string, namespace: string, exitCode: number, exitedAt: number | undefined): void {
-    const entity = containerEntityId(id);
-    this.exitRecords.delete(entity);
-    this.exitRecords.set(entity, { namespace, exitCode, exitedAt });
-    while (this.exitRecords.size > MAX_EXITS) {
-      const oldest = this.exitRecords.keys().next().value;
-      if (oldest === undefined) break;
-      this.exitRecords.delete(oldest);
-    }
+    this.exitRecords.set(containerEntityId(id), { namespace, exitCode, exitedAt });
   }
 
   private watches(namespace: string): boolean {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../logger.js';
 import { compileRules } from '../../rules.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
 import { waitForValue } from '../../test-support/wait.js';
@@ -87,7 +87,6 @@ describe.skipIf(!SOCKET)('containerd collector against real containerd', () => {
     }, 'tags of the new container');
     expect([...tags].sort()).toEqual(
       [
-        `docker_image:${IMAGE}`,
         `image_name:${IMAGE.replace(/:[^:/]+$/, '')}`,
         'image_tag:latest',
         'short_image:busybox',

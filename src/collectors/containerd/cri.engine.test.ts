@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINER_PREFIX } from '../../entity.js';
 import { silentLogger } from '../../logger.js';
 import type { TagStore } from '../../store/tag-store.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import type { EntityId } from '../../types.js';
 import type { Collector, FetchResult } from '../collector.js';
 import { ContainerdClient } from './client.js';
@@ -157,7 +157,6 @@ describe.skipIf(!SOCKET)('containerd collector and a CRI pod (real containerd)',
         `kube_container_name:${CONTAINER_NAME}`,
         `container_name:${CONTAINER_NAME}`,
         `container_id:${id}`,
-        `docker_image:${IMAGE}`,
         `image_name:${IMAGE.replace(/:[^:/]+$/, '')}`,
         'image_tag:latest',
         'short_image:busybox',

@@ -19,7 +19,6 @@ describe('extractContainer', () => {
     const info = extractContainer(recorded('default/rec-exit'), { source: 'containerd' });
     expect(info.entity).toBe('container_id://rec-exit');
     expect(info.low).toEqual([
-      'docker_image:docker.io/local/busybox:latest',
       'env:prod',
       'image_name:docker.io/local/busybox',
       'image_tag:latest',
@@ -64,6 +63,46 @@ describe('extractContainer', () => {
     expect(info.low).toEqual(expect.arrayContaining(['kube_namespace:shop', 'kube_container_name:app', 'short_image:agnhost', 'image_tag:2.39']));
     expect(info.orchestrator).toEqual(['pod_name:web-0']);
     expect(info.high).toEqual([`container_id:${'a'.repeat(64)}`, 'container_name:app']);
+  });
+
+  const plain = (over: Partial<Parameters<typeof extractContainer>[0]>): Parameters<typeof extractContainer>[0] => ({ id: 'c1', image: 'docker.io/library/redis:7', env: [], labels: {}, ...over });
+
+  it('no docker_image (Docker runtime only); a digest-only reference is image_tag:latest (NewContainerImage)', () => {
+    const info = extractContainer(plain({ image: `docker.io/library/redis@sha256:${'ab'.repeat(32)}` }), { source: 'containerd' });
+    expect(info.low).toEqual(['image_name:docker.io/library/redis', 'image_tag:latest', 'short_image:redis']);
+  });
+
+  it('image_id from the image config digest when supplied', () => {
+    const digest = `sha256:${'cd'.repeat(32)}`;
+    expect(extractContainer(plain({ imageId: digest }), { source: 'containerd' }).low).toContain(`image_id:${digest}`);
+  });
+
+  it('the labels every runtime reads: OCI git labels, swarm/rancher, com.datadoghq.ad.tags at high', () => {
+    const info = extractContainer(
+      plain({
+        labels: {
+          'org.opencontainers.image.revision': 'abc123',
+          'org.opencontainers.image.source': 'https://github.com/acme/web',
+          'com.docker.swarm.service.name': 'web_api',
+          'io.rancher.container.name': 'r1',
+          'com.datadoghq.ad.tags': '["team:core","bad:a:b"]',
+        },
+      }),
+      { source: 'containerd' },
+    );
+    expect(info.low).toEqual(expect.arrayContaining(['git.commit.sha:abc123', 'git.repository_url:https://github.com/acme/web', 'swarm_service:web_api']));
+    expect(info.high).toEqual(expect.arrayContaining(['rancher_container:r1', 'team:core']));
+    expect(info.high.some((t) => t.startsWith('bad'))).toBe(false);
+  });
+
+  it('the env every runtime reads: OTEL standard tags, DD_GIT_*, nomad and mesos', () => {
+    const info = extractContainer(
+      plain({ env: ['OTEL_SERVICE_NAME=api', 'OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod', 'DD_GIT_COMMIT_SHA=abc', 'NOMAD_JOB_NAME=cache', 'MESOS_TASK_ID=t.1'] }),
+      { source: 'containerd' },
+    );
+    expect(info.standard).toEqual(['env:prod', 'service:api']);
+    expect(info.low).toEqual(expect.arrayContaining(['git.commit.sha:abc', 'nomad_job:cache']));
+    expect(info.orchestrator).toEqual(['mesos_task:t.1']);
   });
 });
 

@@ -3,11 +3,12 @@
  * rules -> its TagInfo. No I/O, no env, no clock.
  */
 import { containerEntityId, POD_PREFIX } from '../../entity.js';
-import { applyRules, envEntries, type CompiledRules } from '../../rules.js';
-import { Kube, Runtime, Standard } from '../../tags.js';
+import { envEntries, type CompiledRules } from '../../rules.js';
+import { Kube, Runtime } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { Cardinality, EntityId, TagInfo } from '../../types.js';
-import { addImageTags, parseImageRef } from '../image-ref.js';
+import { addContainerEnvTags, addContainerLabelTags } from '../container-tags.js';
+import { addImageTags, parseImageRef, WORKLOADMETA_IMAGE_RULES } from '../image-ref.js';
 import type { ContainerRecord } from './types.js';
 
 /** Labels the kubelet sets through CRI on every container of a pod. */
@@ -23,20 +24,12 @@ export const CRI_KIND_LABEL = 'io.cri-containerd.kind';
 /** nerdctl's container name (`nerdctl run --name`). */
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
-const LABEL_TAGS: ReadonlyArray<readonly [string, string, Cardinality]> = [
-  ['com.datadoghq.tags.env', Standard.env, 'low'],
-  ['com.datadoghq.tags.service', Standard.service, 'low'],
-  ['com.datadoghq.tags.version', Standard.version, 'low'],
+/** CRI's pod labels: the pod source gives the same tags; kept so a container is tagged without the kubelet. */
+const CRI_LABEL_TAGS: ReadonlyArray<readonly [string, string, Cardinality]> = [
   [KubeletLabels.podNamespace, Kube.namespace, 'low'],
   [KubeletLabels.podName, Kube.podName, 'orchestrator'],
   [KubeletLabels.containerName, Kube.containerName, 'low'],
 ];
-
-const ENV_TAGS: ReadonlyMap<string, string> = new Map([
-  ['DD_ENV', Standard.env],
-  ['DD_SERVICE', Standard.service],
-  ['DD_VERSION', Standard.version],
-]);
 
 export interface ExtractOptions {
   readonly source: string;
@@ -46,7 +39,11 @@ export interface ExtractOptions {
   readonly envRules?: CompiledRules;
 }
 
-type ContainerFacts = Pick<ContainerRecord, 'id' | 'labels' | 'image' | 'env'>;
+/**
+ * What the tags need of a container. `imageId` is the image's config digest (the Agent's image_id
+ * on containerd); the client does not look images up yet, so it is tagged once one is supplied.
+ */
+type ContainerFacts = Pick<ContainerRecord, 'id' | 'labels' | 'image' | 'env'> & { readonly imageId?: string };
 
 /**
  * True for a pod's sandbox ("pause") container, which runs no workload and gets no tags: CRI's
@@ -70,16 +67,11 @@ export function containerName(c: Pick<ContainerRecord, 'id' | 'labels'>): string
 
 export function extractContainer(c: ContainerFacts, options: ExtractOptions): TagInfo {
   const list = new TagList();
-  const env = envEntries(c.env);
-  addImageTags(list, c.image);
+  addImageTags(list, c.image, WORKLOADMETA_IMAGE_RULES, c.imageId);
   list.addHigh(Runtime.containerId, c.id);
   list.addHigh(Runtime.containerName, containerName(c));
-  for (const [label, tag, cardinality] of LABEL_TAGS) list.add(cardinality, tag, c.labels[label]);
-  for (const [key, value] of env) {
-    const tag = ENV_TAGS.get(key);
-    if (tag) list.addLow(tag, value);
-  }
-  if (options.labelRules) applyRules(options.labelRules, Object.entries(c.labels), list);
-  if (options.envRules) applyRules(options.envRules, env, list);
+  for (const [label, tag, cardinality] of CRI_LABEL_TAGS) list.add(cardinality, tag, c.labels[label]);
+  addContainerLabelTags(list, c.labels, options.labelRules);
+  addContainerEnvTags(list, envEntries(c.env), options.envRules);
   return list.toTagInfo(options.source, containerEntityId(c.id));
 }

@@ -2,7 +2,7 @@
  * The registry's entry for containerd: builds the collector from `containerd.*` config keys.
  */
 import { compileRules } from '../../rules.js';
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector, SOURCE } from './collector.js';
 

@@ -3,7 +3,7 @@ import { ManualClock } from '../../clock.js';
 import { defaultConfig, resolveConfig } from '../../config.js';
 import { compileRules } from '../../rules.js';
 import { silentLogger } from '../../logger.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { collectorsFromConfig } from '../registry.js';
 import { DockerClient } from './client.js';
 import { DockerCollector, formatSince } from './collector.js';
@@ -25,6 +25,7 @@ describe('DockerCollector: initial sync', () => {
     expect(h.tagger.tagSync('container_id://3a781b532670ebc371643bc2f7c4c7cad1681550fa8562176a37e849668f9990', 'low')).toEqual([
       'docker_image:localhost/busybox:latest',
       'env:prod',
+      'image_id:sha256:ba83b8e632f743504a0db91afa2ee1440de4f2e58f2fc298126f9888e73add16',
       'image_name:localhost/busybox',
       'image_tag:latest',
       'short_image:busybox',
@@ -78,6 +79,7 @@ describe('DockerCollector: fixture event streams', () => {
     expect(h.tagger.tagSync(`container_id://${PODMAN_E2E}`, 'high')).toEqual([
       'docker_image:localhost/busybox:latest',
       'env:prod',
+      'image_id:sha256:42528423fc4e41f96b3189fc324fc486528ad8fb6905e2d15ab3a71a54f5686d',
       'image_name:localhost/busybox',
       'image_tag:latest',
       'short_image:busybox',
@@ -112,7 +114,8 @@ describe('DockerCollector: fixture event streams', () => {
     await h.replay(lines('docker/events_compose_2019_docker19.03.jsonl'));
     const beep1 = h.tagger.getEntity('container_id://278ed6f4ebac945e50fda4266d3d6bafef47a09fd874127902a20684e9c57b91');
     const beep2 = h.tagger.getEntity('container_id://cbac46d62ceec9e1d920ed4eb2dcb18f7426ab7ae8e5e8f7b7b0a01cacdce5ed');
-    expect(beep1?.tags.low).toEqual(['compose_project:sojus', 'compose_service:beep', 'docker_image:sojus_beep', 'image_name:sojus_beep', 'image_tag:latest', 'short_image:sojus_beep']);
+    // The fake builds the inspect from the template, whose image ID it keeps; Docker gives an untagged reference no image_tag.
+    expect(beep1?.tags.low).toEqual(['compose_project:sojus', 'compose_service:beep', 'docker_image:sojus_beep', 'image_id:sha256:520c26fa9c8ce87ba3d1c75535c69aa73864ce7bd9f76b228bc08f60e24f028c', 'image_name:sojus_beep', 'short_image:sojus_beep']);
     expect(beep1?.tags.high).toContain('container_name:sojus_beep_1');
     expect(beep1?.pendingDelete).toBeUndefined();
     expect(beep2?.tags.high).toContain('container_name:sojus_beep_2');
@@ -126,7 +129,7 @@ describe('DockerCollector: fixture event streams', () => {
     await h.replay(lines('docker/events_run_rm_2025_fluentbit.jsonl'));
     await h.replay(lines('docker/events_docs_v1.24_example.jsonl'));
     const rm = h.tagger.getEntity('container_id://598100eb4e301ea850e9ef5243e3051fc340d9c1c5ec961c08b420e8cd18e412');
-    expect(rm?.tags.low).toEqual(['docker_image:alpine', 'image_name:alpine', 'image_tag:latest', 'short_image:alpine']);
+    expect(rm?.tags.low).toEqual(['docker_image:alpine', 'image_id:sha256:520c26fa9c8ce87ba3d1c75535c69aa73864ce7bd9f76b228bc08f60e24f028c', 'image_name:alpine', 'short_image:alpine']);
     expect(rm?.pendingDelete).toBeDefined();
     const docs = h.tagger.getEntity('container_id://ede54ee1afda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c743');
     expect(docs?.tags.low).toContain('example:some-label-value');
@@ -135,6 +138,24 @@ describe('DockerCollector: fixture event streams', () => {
 });
 
 describe('DockerCollector: event handling', () => {
+  const PAUSE_ID = 'ab'.repeat(32);
+  const pauseInspect = (): Record<string, unknown> => {
+    const base = json('captures/dockerd-20.10/container_inspect.json') as { Config: Record<string, unknown> };
+    return { ...base, Id: PAUSE_ID, Name: '/k8s_POD_web-0_shop_uid_0', Config: { ...base.Config, Image: 'registry.k8s.io/pause:3.9' } };
+  };
+
+  it('leaves pause containers untagged, listed or started (exclude_pause_container), unless turned off', async () => {
+    const h = await harness({ setup: (fake) => fake.put(pauseInspect()) });
+    await h.tagger.ready();
+    await h.fake.waitForStreams(1);
+    expect(h.tagger.store.has(`container_id://${PAUSE_ID}`)).toBe(false);
+    await h.replay([eventLine(PAUSE_ID, 'start', { image: 'registry.k8s.io/pause:3.9', name: 'k8s_POD_web-0_shop_uid_0' })]);
+    expect(h.tagger.store.has(`container_id://${PAUSE_ID}`)).toBe(false);
+    const kept = await harness({ setup: (fake) => fake.put(pauseInspect()), collector: { excludePauseContainers: false } });
+    await kept.tagger.ready();
+    expect(kept.tagger.tagSync(`container_id://${PAUSE_ID}`, 'low')).toContain('short_image:pause');
+  });
+
   it('a die right after a start never lets the slow start inspect revive the container', async () => {
     const h = await harness();
     await h.tagger.ready();
@@ -208,7 +229,7 @@ describe('DockerCollector: event handling', () => {
       },
     });
     await h.tagger.ready();
-    expect(h.tagger.tagSync(`container_id://${T1}`, 'low')).toEqual(['docker_image:local/busybox:1.36', 'image_name:local/busybox', 'image_tag:1.36', 'short_image:busybox']);
+    expect(h.tagger.tagSync(`container_id://${T1}`, 'low')).toEqual(['docker_image:local/busybox:1.36', 'image_id:sha256:520c26fa9c8ce87ba3d1c75535c69aa73864ce7bd9f76b228bc08f60e24f028c', 'image_name:local/busybox', 'image_tag:1.36', 'short_image:busybox']);
   });
 });
 

@@ -10,8 +10,9 @@
  * overtakes the inspect of the `start` before it. Every inspect, live or resync, takes one of
  * `inspectConcurrency` slots.
  */
-import type { CompiledRules } from '../../rules.js';
+import { boundedCache } from '../../bounded-cache.js';
 import { CONTAINER_PREFIX } from '../../entity.js';
+import type { CompiledRules } from '../../rules.js';
 import { causeMessage } from '../../errors.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../../net/backoff.js';
 import { Limiter } from '../../net/limiter.js';
@@ -20,11 +21,11 @@ import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { isImageId } from '../image-ref.js';
 import type { DockerClient } from './client.js';
-import { extractContainer, extractFromEvent } from './extract.js';
+import { extractContainer, extractFromEvent, isPauseImage } from './extract.js';
+import { dockerOrigin } from './origin.js';
 import { UNCONFIRMED, fingerprint, primaryName } from './fingerprint.js';
 import { HeldEvents } from './held-events.js';
 import { watchLiveness } from './liveness.js';
-import { RecentMap } from './recent-map.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent } from './types.js';
 
 export interface DockerCollectorOptions {
@@ -46,6 +47,8 @@ export interface DockerCollectorOptions {
   readonly livenessIntervalMs?: number;
   /** Time a liveness ping may take before the daemon is reported unresponsive. Default 5 s. */
   readonly livenessTimeoutMs?: number;
+  /** Leave pod sandbox ("pause") containers untagged, as the Agent does. Default true. */
+  readonly excludePauseContainers?: boolean;
 }
 
 /** Actions after which the container's tags are (re)read. */
@@ -80,9 +83,9 @@ export class DockerCollector implements Collector {
   /** Per-container chain of pending work, so one container's events apply in order. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Image ID -> repo:tag; the least recently used go first past the bound. */
-  private readonly imageNames = new RecentMap<string, string | undefined>(MAX_IMAGE_CACHE);
+  private readonly imageNames = boundedCache<string, { readonly name: string | undefined }>({ max: MAX_IMAGE_CACHE });
   /** Exit codes from `die` events (dockerd `exitCode`, Podman `containerExitCode`), for explain; only recent deaths matter. */
-  private readonly exitCodes = new RecentMap<string, string>(MAX_EXIT_CODES);
+  private readonly exitCodes = boundedCache<string, string>({ max: MAX_EXIT_CODES });
   private readonly inspectSlots: Limiter;
   private healthState: CollectorHealth;
 
@@ -214,6 +217,7 @@ export class DockerCollector implements Collector {
     const listed = new Set<string>();
     const changed: string[] = [];
     for (const c of containers) {
+      if (this.excluded(c.Image)) continue;
       listed.add(c.Id);
       if (this.known.get(c.Id) !== fingerprint(primaryName(c.Names), c.Labels)) changed.push(c.Id);
     }
@@ -293,12 +297,17 @@ export class DockerCollector implements Collector {
    * waits on the daemon's container lock, up to tens of milliseconds under load).
    */
   private pushFromEvent(event: DockerEvent, ctx: CollectorContext): void {
-    if (ctx.knows(CONTAINER_PREFIX + event.id, this.name)) return;
+    if (ctx.knows(CONTAINER_PREFIX + event.id, this.name) || this.excluded(event.attributes.image)) return;
     const info = extractFromEvent(event.id, event.attributes, {
       source: this.name,
       ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
     });
     if (info) ctx.sink.push([info]);
+  }
+
+  /** A pause container, left untagged as the Agent leaves it (`docker.exclude_pause_container`). */
+  private excluded(image: string | undefined): boolean {
+    return this.options.excludePauseContainers !== false && isPauseImage(image);
   }
 
   explain(entity: EntityId): readonly string[] {
@@ -350,13 +359,16 @@ export class DockerCollector implements Collector {
    * stays queryable through the grace (logs of a short job arrive late) and then goes.
    */
   private async toInfos(inspect: ContainerInspect, ctx: CollectorContext, signal: AbortSignal): Promise<TagInfo[]> {
+    if (this.excluded(inspect.Config.Image)) return [];
     const resolvedImage = isImageId(inspect.Config.Image) ? await this.imageName(inspect.Image || inspect.Config.Image, ctx, signal) : undefined;
-    const info = extractContainer(inspect, {
+    const tags = extractContainer(inspect, {
       source: this.name,
       ...(this.options.labelRules ? { labelRules: this.options.labelRules } : {}),
       ...(this.options.envRules ? { envRules: this.options.envRules } : {}),
       ...(resolvedImage ? { resolvedImage } : {}),
     });
+    const origin = dockerOrigin(inspect);
+    const info: TagInfo = origin ? { ...tags, origin } : tags;
     const alive = inspect.State.Running || inspect.State.Restarting || inspect.State.Paused;
     if (alive) {
       this.known.set(inspect.Id, fingerprint(inspect.Name, inspect.Config.Labels));
@@ -368,10 +380,11 @@ export class DockerCollector implements Collector {
 
   /** repo:tag of an image ID, cached (images are immutable; a failed lookup is retried later). */
   private async imageName(imageId: string, ctx: CollectorContext, signal: AbortSignal): Promise<string | undefined> {
-    if (this.imageNames.has(imageId)) return this.imageNames.get(imageId);
+    const cached = this.imageNames.get(imageId);
+    if (cached) return cached.name;
     try {
       const name = await this.client.imageRepoTag(imageId, signal);
-      this.imageNames.set(imageId, name);
+      this.imageNames.set(imageId, { name });
       return name;
     } catch (error) {
       ctx.logger.debug({ image: imageId, error: causeMessage(error) }, 'cannot resolve image name');

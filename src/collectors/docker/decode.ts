@@ -61,13 +61,25 @@ export function decodeInspect(value: unknown): ContainerInspect {
   if (id === '') throw new DecodeError('container inspect', { cause: new Error('no Id') });
   const config = obj(c.Config);
   const state = obj(c.State);
+  const pid = typeof state.Pid === 'number' && Number.isSafeInteger(state.Pid) && state.Pid >= 0 ? state.Pid : undefined;
   return {
     Id: id,
     Name: str(c.Name),
     Image: str(c.Image),
     Config: { Image: str(config.Image), Labels: strMap(config.Labels), Env: strList(config.Env) },
-    State: { Status: str(state.Status), Running: state.Running === true, Restarting: state.Restarting === true, Paused: state.Paused === true },
+    State: { Status: str(state.Status), Running: state.Running === true, Restarting: state.Restarting === true, Paused: state.Paused === true, ...(pid !== undefined ? { Pid: pid } : {}) },
+    HostConfig: { NetworkMode: str(obj(c.HostConfig).NetworkMode) },
+    NetworkSettings: decodeNetworkSettings(obj(c.NetworkSettings)),
   };
+}
+
+function decodeNetworkSettings(settings: Json): NonNullable<ContainerInspect['NetworkSettings']> {
+  const networks: Record<string, { IPAddress: string; GlobalIPv6Address: string }> = {};
+  for (const [name, raw] of Object.entries(obj(settings.Networks))) {
+    const network = obj(raw);
+    networks[name] = { IPAddress: str(network.IPAddress), GlobalIPv6Address: str(network.GlobalIPv6Address) };
+  }
+  return { IPAddress: str(settings.IPAddress), GlobalIPv6Address: str(settings.GlobalIPv6Address), Networks: networks };
 }
 
 // Top-level `"timeNano":<digits>`. Inside a JSON string a quote is escaped, so a label value can

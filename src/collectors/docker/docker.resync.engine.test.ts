@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRules } from '../../rules.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { until as waitUntil } from '../../test-support/wait.js';
 import { DockerClient } from './client.js';
 import { DockerCollector } from './collector.js';

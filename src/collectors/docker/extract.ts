@@ -3,11 +3,12 @@
  * No I/O, no env, no clock: everything the tags depend on is in the arguments.
  */
 import { containerEntityId } from '../../entity.js';
-import { applyRules, envEntries, type CompiledRules } from '../../rules.js';
-import { Compose, Mesos, Nomad, Rancher, Runtime, Standard, Swarm } from '../../tags.js';
+import { envEntries, type CompiledRules } from '../../rules.js';
+import { Compose, Runtime } from '../../tags.js';
 import { TagList } from '../../taglist.js';
 import type { TagInfo } from '../../types.js';
-import { addImageTags } from '../image-ref.js';
+import { addContainerEnvTags, addContainerLabelTags } from '../container-tags.js';
+import { addImageTags, DOCKER_IMAGE_RULES } from '../image-ref.js';
 import type { ContainerInspect } from './types.js';
 
 export interface ExtractOptions {
@@ -24,41 +25,44 @@ export interface ExtractOptions {
   readonly resolvedImage?: string;
 }
 
-/** Labels that carry a tag, label key -> [tag name, cardinality]. */
-const LABEL_TAGS: ReadonlyArray<readonly [string, string, 'low' | 'orchestrator' | 'high']> = [
-  ['com.datadoghq.tags.env', Standard.env, 'low'],
-  ['com.datadoghq.tags.service', Standard.service, 'low'],
-  ['com.datadoghq.tags.version', Standard.version, 'low'],
-  ['com.datadoghq.ad.env', Standard.env, 'low'],
-  ['com.datadoghq.ad.service', Standard.service, 'low'],
-  ['com.datadoghq.ad.version', Standard.version, 'low'],
-  ['com.docker.compose.project', Compose.project, 'low'],
-  ['com.docker.compose.service', Compose.service, 'low'],
-  ['com.docker.swarm.service.name', Swarm.service, 'low'],
-  ['com.docker.stack.namespace', Swarm.namespace, 'low'],
-  ['io.rancher.stack.name', Rancher.stack, 'low'],
-  ['io.rancher.stack_service.name', Rancher.service, 'low'],
-  ['io.rancher.container.name', Rancher.container, 'high'],
+/** Docker Compose's labels: beyond the Agent, which has no compose tags (see docs/fidelity.md). */
+const COMPOSE_LABELS: ReadonlyArray<readonly [string, string]> = [
+  ['com.docker.compose.project', Compose.project],
+  ['com.docker.compose.service', Compose.service],
 ];
 
-/** Env variables that carry a tag. Only these (and user env rules) ever become tags. */
-const ENV_TAGS: ReadonlyMap<string, readonly [string, 'low' | 'orchestrator' | 'high']> = new Map([
-  ['DD_ENV', [Standard.env, 'low']],
-  ['DD_SERVICE', [Standard.service, 'low']],
-  ['DD_VERSION', [Standard.version, 'low']],
-  ['NOMAD_TASK_NAME', [Nomad.task, 'low']],
-  ['NOMAD_JOB_NAME', [Nomad.job, 'low']],
-  ['NOMAD_GROUP_NAME', [Nomad.group, 'low']],
-  ['NOMAD_NAMESPACE', [Nomad.namespace, 'low']],
-  ['NOMAD_DC', [Nomad.dc, 'low']],
-  ['MARATHON_APP_ID', [Mesos.marathonApp, 'low']],
-  ['CHRONOS_JOB_NAME', [Mesos.chronosJob, 'low']],
-  ['CHRONOS_JOB_OWNER', [Mesos.chronosJobOwner, 'low']],
-  ['MESOS_TASK_ID', [Mesos.mesosTask, 'orchestrator']],
-] as const);
+/**
+ * Images of pod sandboxes ("pause" containers), which run nothing: the Agent's default exclude
+ * list (`exclude_pause_container`), matched anywhere in the image reference as it does.
+ */
+const PAUSE_IMAGES: readonly RegExp[] = [
+  /.*gcr\.io(.*)\/pause.*/,
+  /openshift\/origin-pod/,
+  /.*rhel7\/pod-infrastructure/,
+  /kubernetes\/pause/,
+  /google(_|-)containers\/pause.*/,
+  /.*azureedge\.net(.*)\/pause.*/,
+  /amazon\/amazon-ecs-pause/,
+  /(amazonaws\.com\/)?eks\/pause.*/,
+  /rancher\/pause.*/,
+  /rancher\/mirrored-pause.*/,
+  /mcr\.microsoft\.com(.*)\/pause.*/,
+  /kubeletwin\/pause.*/,
+  /aksrepos\.azurecr\.io(.*)\/pause.*/,
+  /ecr(.*)amazonaws\.com\/pause.*/,
+  /upstream\/pause.*/,
+  /cdk\/pause.*/,
+  /giantswarm\/pause.*/,
+  /registry\.k8s\.io\/pause.*/,
+];
 
-/** The label holding extra tags as a JSON list of `name:value` strings. */
-export const AD_TAGS_LABEL = 'com.datadoghq.ad.tags';
+/** True for a pause container's image (`registry.k8s.io/pause:3.9`, `amazon/amazon-ecs-pause:0.1.0`). */
+export function isPauseImage(image: string | undefined): boolean {
+  if (!image) return false;
+  // The Agent appends a colon to a reference without one before matching.
+  const ref = image.includes(':') ? image : `${image}:`;
+  return PAUSE_IMAGES.some((pattern) => pattern.test(ref));
+}
 
 /** The container's name without Docker's leading slash. */
 export function containerName(inspect: Pick<ContainerInspect, 'Name'>): string {
@@ -74,35 +78,14 @@ export function extractContainer(inspect: ContainerInspect, options: ExtractOpti
   const labels = inspect.Config.Labels;
   const env = envEntries(inspect.Config.Env);
 
-  if (!addImageTags(list, inspect.Config.Image)) addImageTags(list, options.resolvedImage);
+  // Inspect's Image is the image ID; a Config.Image that is an ID is named through its RepoTags.
+  if (!addImageTags(list, inspect.Config.Image, DOCKER_IMAGE_RULES, inspect.Image || undefined)) addImageTags(list, options.resolvedImage, DOCKER_IMAGE_RULES);
   list.addHigh(Runtime.containerName, containerName(inspect));
   list.addHigh(Runtime.containerId, inspect.Id);
-
-  for (const [label, tag, cardinality] of LABEL_TAGS) list.add(cardinality, tag, labels[label]);
-  addJsonTagList(list, labels[AD_TAGS_LABEL]);
-
-  // Env and labels may both set env/service/version; TagList keeps both values when they differ.
-  for (const [key, value] of env) {
-    const known = ENV_TAGS.get(key);
-    if (known) list.add(known[1], known[0], value);
-  }
-
-  if (options.labelRules) applyRules(options.labelRules, Object.entries(labels), list);
-  if (options.envRules) applyRules(options.envRules, env, list);
+  for (const [label, tag] of COMPOSE_LABELS) list.addLow(tag, labels[label]);
+  addContainerLabelTags(list, labels, options.labelRules);
+  addContainerEnvTags(list, env, options.envRules);
   return list.toTagInfo(options.source, containerEntityId(inspect.Id));
-}
-
-/** `["team:core","+request:abc"]`: low, or high for a `+name`. Malformed JSON adds nothing. */
-function addJsonTagList(list: TagList, raw: string | undefined): void {
-  if (!raw) return;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return;
-  }
-  if (!Array.isArray(parsed)) return;
-  for (const item of parsed) if (typeof item === 'string') list.addRaw('low', item);
 }
 
 /** Event attributes that are not container labels (dockerd and Podman). */

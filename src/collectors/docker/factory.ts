@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TaggerConfig } from '../../config.js';
 import { ConfigError, causeMessage } from '../../errors.js';
 import { compileRules } from '../../rules.js';
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { DockerClient } from './client.js';
 import { DockerCollector } from './collector.js';
 
@@ -22,6 +22,7 @@ export const dockerCollectorFactory: CollectorFactory = {
       source: 'docker',
       labelRules: compileRules(config.docker.labels_as_tags, 'label', 'docker.labels_as_tags'),
       envRules: compileRules(config.docker.env_as_tags, 'env', 'docker.env_as_tags'),
+      excludePauseContainers: config.docker.exclude_pause_container,
       autodetect,
     }),
 };

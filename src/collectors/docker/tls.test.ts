@@ -6,7 +6,7 @@ import { ManualClock } from '../../clock.js';
 import { resolveConfig } from '../../config.js';
 import { isTaggerError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { hasOpenssl, issueCert, makeCertAuthority, type TestCert } from '../../test-support/certs.js';
 import { until } from '../../test-support/wait.js';
 import type { Collector } from '../collector.js';

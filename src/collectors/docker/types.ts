@@ -41,6 +41,16 @@ export interface ContainerInspect {
     readonly Running: boolean;
     readonly Restarting: boolean;
     readonly Paused: boolean;
+    /** The init process's PID on the host; 0 when not running. Absent when the daemon left it out. */
+    readonly Pid?: number;
+  };
+  /** `bridge`, `host`, `none`, `container:<id>`, a user network's name (read by origin.ts). */
+  readonly HostConfig?: { readonly NetworkMode: string };
+  /** The container's own addresses, per network (read by origin.ts). */
+  readonly NetworkSettings?: {
+    readonly IPAddress: string;
+    readonly GlobalIPv6Address: string;
+    readonly Networks: Readonly<Record<string, { readonly IPAddress: string; readonly GlobalIPv6Address: string }>>;
   };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { deletionTagInfo } from '../../taglist.js';
 import { until } from '../../test-support/wait.js';
 import type { CollectorContext } from '../collector.js';
@@ -62,7 +62,7 @@ describe('EcsCollector with task metadata v4', () => {
     const ctx = context();
     const result = await c.fetch(CURL, ctx, signal());
     expect(result.found).toBe(true);
-    expect(result.found ? result.infos.map((i) => i.entity) : []).toEqual([PAUSE, CURL, EC2_TASK]);
+    expect(result.found ? result.infos.map((i) => i.entity) : []).toEqual([PAUSE, CURL, EC2_TASK, 'internal://global']);
     // The task entity and siblings answer from memory.
     expect((await c.fetch(EC2_TASK, ctx, signal())).found).toBe(true);
     expect((await c.fetch(PAUSE, ctx, signal())).found).toBe(true);
@@ -139,6 +139,8 @@ describe('EcsCollector with the agent introspection API (EC2 daemon mode)', () =
       'container_id://9581a69a761a557fbfce1d0f6745e4af5b9dbfb86b6b2c5c4df156f1a5932ff1',
       'container_id://bf25c5c5b2d4dba68846c7236e75b6915e1e778d31611e3c6a06831e39814a15',
       'ecs_task://example5-58ff-46c9-ae05-543f8example',
+      // The cluster from /v1/metadata: its tags go on the global entity too.
+      'internal://global',
     ]);
   });
 
@@ -164,13 +166,12 @@ describe('EcsCollector with the agent introspection API (EC2 daemon mode)', () =
     await tagger.start();
     await tagger.ready();
     expect(await tagger.tag(CURL, 'orchestrator')).toEqual([
-      'availability_zone:us-west-2d',
       'aws_account:111122223333',
       'cluster_name:default',
       'ecs_cluster_name:default',
       'ecs_container_name:curl',
       'ecs_launch_type:EC2',
-      'ecs_service:MyService',
+      'ecs_service:myservice',
       'region:us-west-2',
       'task_family:curltest',
       'task_name:curltest',

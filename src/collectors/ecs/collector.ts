@@ -12,14 +12,18 @@
  * task and the introspection task list for `localTtlMs`, and an endpoint that cannot be reached is
  * skipped for `unreachableMs`.
  */
-import { CONTAINER_PREFIX, ECS_TASK_PREFIX } from '../../entity.js';
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
+import type { Clock } from '../../clock.js';
+import { CONTAINER_PREFIX, ECS_TASK_PREFIX, GLOBAL_ENTITY_ID } from '../../entity.js';
 import { causeMessage, HttpStatusError, isTaggerError, TaggerError } from '../../errors.js';
+import type { OriginFacts } from '../../origin/types.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { Limiter } from '../../net/limiter.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EcsClient } from './client.js';
 import { TaskTracker } from './task-tracker.js';
+import { ecsOrigins } from './origin.js';
 import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
 
 /** What the collector needs of a client (EcsClient). */
@@ -29,6 +33,8 @@ export interface EcsCollectorOptions {
   readonly client: EcsSource;
   /** `ecs.task_tags`: read `/taskWithTags` and add resource tags. */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -40,6 +46,8 @@ export interface EcsCollectorOptions {
   readonly sweepIntervalMs?: number;
   /** Tasks remembered for that sweep (the oldest is forgotten past it). Default 10,000. */
   readonly maxTasks?: number;
+  /** What cacheTtlMs is measured on: the tagger's clock (the factory passes it). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface EcsStats {
@@ -68,36 +76,41 @@ export class EcsCollector implements Collector {
   readonly stats: EcsStats = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
+  private readonly replaceColon: boolean;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
-  private readonly cache = new Map<EntityId, Timed<TagInfo[]>>();
+  /** Found tasks' tag infos, by each entity they cover (bounded; stale after cacheTtlMs). */
+  private readonly cache: BoundedCache<EntityId, TagInfo[]>;
   /** Shared answers (and requests in flight) for the local task, v2 task and task list. */
   private readonly shared = new Map<string, Timed<Promise<unknown>>>();
   private readonly unreachableUntil = new Map<Endpoint, number>();
   private readonly limiters = new Map<Endpoint, Limiter>();
   private readonly tasks: TaskTracker;
+  /** Origin facts read from a task's metadata payload, beside the task that extract.ts normalises from it. */
+  private readonly origins = new WeakMap<EcsTask, Map<EntityId, OriginFacts>>();
   private cluster: string | undefined;
   private state: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
+    this.replaceColon = options.replaceColon === true;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
     this.pullIntervalMs = options.sweepIntervalMs ?? 5_000;
     this.tasks = new TaskTracker(options.maxTasks ?? MAX_CACHE);
+    this.cache = boundedCache({ max: MAX_CACHE, ttlMs: this.cacheTtlMs, ...(options.clock ? { clock: options.clock } : {}) });
     if (options.autodetect) this.detect = (signal) => this.probe(signal);
   }
 
   async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
     this.stats.lookups++;
-    const now = ctx.clock.now();
     const hit = this.cache.get(entity);
-    if (hit && hit.until > now) {
+    if (hit) {
       this.stats.cacheHits++;
-      return { found: true, infos: hit.value };
+      return { found: true, infos: hit };
     }
     let answered = false;
     let lastError: unknown;
@@ -117,7 +130,7 @@ export class EcsCollector implements Collector {
         const task = await this.lookup(endpoint, entity, ctx, signal);
         answered = true;
         this.unreachableUntil.delete(endpoint);
-        if (task && contains(task, entity)) return this.found(task, ctx);
+        if (task && contains(task, entity)) return this.found(task);
       } catch (error) {
         lastError = error;
         if (isTaggerError(error, 'TAGGER_SOCKET') || isTaggerError(error, 'TAGGER_TIMEOUT')) this.unreachableUntil.set(endpoint, ctx.clock.now() + this.unreachableMs);
@@ -179,12 +192,13 @@ export class EcsCollector implements Collector {
     return limiter;
   }
 
+  /** The task, with the origin facts of its entities when the payload has addresses (task metadata, not introspection). */
   private async lookup(endpoint: Endpoint, entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<EcsTask | undefined> {
     switch (endpoint) {
       case 'local':
-        return taskFromMetadata(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
+        return this.withOrigins(await this.sharedRequest('local', ctx, () => this.client.localTask(this.taskTags, signal)));
       case 'v2':
-        return taskFromMetadata(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)));
+        return this.withOrigins(await this.sharedRequest('v2', ctx, () => this.client.v2Task(signal)), 'FARGATE');
       case 'agent': {
         const cluster = await this.clusterName(signal);
         if (entity.startsWith(ECS_TASK_PREFIX)) {
@@ -195,6 +209,12 @@ export class EcsCollector implements Collector {
         return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
       }
     }
+  }
+
+  private withOrigins(raw: unknown, launchType?: string): EcsTask | undefined {
+    const task = taskFromMetadata(raw, launchType);
+    if (task) this.origins.set(task, ecsOrigins(raw, task.id));
+    return task;
   }
 
   /** One request per key per localTtlMs, shared by concurrent callers; failures are not kept. */
@@ -223,24 +243,18 @@ export class EcsCollector implements Collector {
     return this.cluster;
   }
 
-  private found(task: EcsTask, ctx: CollectorContext): FetchResult {
-    const infos = ecsTagInfos(task, { taskTags: this.taskTags });
-    const until = ctx.clock.now() + this.cacheTtlMs;
-    if (this.cache.size + infos.length > MAX_CACHE) this.evictExpired(ctx.clock.now());
-    for (const info of infos) this.cache.set(info.entity, { value: infos, until });
+  private found(task: EcsTask): FetchResult {
+    const origins = this.origins.get(task);
+    const infos = ecsTagInfos(task, { taskTags: this.taskTags, replaceColon: this.replaceColon }).map((info) => {
+      const origin = origins?.get(info.entity);
+      return origin ? { ...info, origin } : info;
+    });
+    // The global entity is not looked up through ECS: only the task's own entities are cached.
+    for (const info of infos) if (info.entity !== GLOBAL_ENTITY_ID) this.cache.set(info.entity, infos);
     this.tasks.record(taskEntityId(task), task.containers.map((c) => c.entity));
     this.stats.found++;
     this.state = { healthy: true, message: this.describe() };
     return { found: true, infos };
-  }
-
-  private evictExpired(now: number): void {
-    for (const [id, entry] of this.cache) if (entry.until <= now) this.cache.delete(id);
-    // Still full of live entries: drop the oldest (a Map iterates in insertion order).
-    for (const id of this.cache.keys()) {
-      if (this.cache.size <= MAX_CACHE / 2) break;
-      this.cache.delete(id);
-    }
   }
 
   /** Which endpoints a miss is asked through, in order (for health and docs). */

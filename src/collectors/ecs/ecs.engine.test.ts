@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import { DockerClient } from '../docker/client.js';
 import { DockerCollector } from '../docker/collector.js';
 import { EcsClient } from './client.js';

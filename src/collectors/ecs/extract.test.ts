@@ -22,11 +22,12 @@ describe('ECS task metadata v4 (EC2, awsvpc)', () => {
   const ARN = 'arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c';
   const taskLow = [
     'aws_account:111122223333',
-    'availability_zone:us-west-2d',
+    // No availability zone: the Agent tags it on Fargate only.
     'cluster_name:default',
     'ecs_cluster_name:default',
     'ecs_launch_type:EC2',
-    'ecs_service:MyService',
+    // Lower-cased, as the Agent tags it.
+    'ecs_service:myservice',
     'region:us-west-2',
     'task_family:curltest',
     'task_name:curltest',
@@ -46,8 +47,13 @@ describe('ECS task metadata v4 (EC2, awsvpc)', () => {
       availabilityZone: 'us-west-2d',
       launchType: 'EC2',
       containers: [
-        { entity: 'container_id://598cba581fe3f939459eaba1e071d5c93bb2c49b7d1ba7db6bb19deeb70d8e38', name: '~internal~ecs~pause' },
-        { entity: 'container_id://ee08638adaaf009d78c248913f629e38299471d45fe7dc944d1039077e3424ca', name: 'curl' },
+        expect.objectContaining({ entity: 'container_id://598cba581fe3f939459eaba1e071d5c93bb2c49b7d1ba7db6bb19deeb70d8e38', name: '~internal~ecs~pause', image: 'amazon/amazon-ecs-pause:0.1.0' }),
+        expect.objectContaining({
+          entity: 'container_id://ee08638adaaf009d78c248913f629e38299471d45fe7dc944d1039077e3424ca',
+          name: 'curl',
+          dockerName: 'ecs-curltest-26-curl-a0e7dba5aca6d8cb2e00',
+          imageId: 'sha256:d691691e9652791a60114e67b365688d20d19940dde7c4736ea30e660d8d3553',
+        }),
       ],
       resourceTags: [],
     });
@@ -59,7 +65,10 @@ describe('ECS task metadata v4 (EC2, awsvpc)', () => {
       'container_id://598cba581fe3f939459eaba1e071d5c93bb2c49b7d1ba7db6bb19deeb70d8e38',
       'container_id://ee08638adaaf009d78c248913f629e38299471d45fe7dc944d1039077e3424ca',
       'ecs_task://158d1c8083dd49d6b527399fd6414f5c',
+      'internal://global',
     ]);
+    // On EC2 the global entity gets the cluster tags only (no cluster ARN: Cluster is a name here).
+    expect(byEntity(infos, 'internal://global')).toMatchObject({ low: ['ecs_cluster_name:default'], orchestrator: [], high: [] });
     const curl = byEntity(infos, 'container_id://ee08638adaaf009d78c248913f629e38299471d45fe7dc944d1039077e3424ca');
     expect(sorted(curl.low)).toEqual(sorted([...taskLow, 'ecs_container_name:curl']));
     expect(curl.orchestrator).toEqual([`task_arn:${ARN}`]);
@@ -75,6 +84,7 @@ describe('ECS task metadata v4 (EC2, awsvpc)', () => {
     const t = task(taskFromMetadata(load('v4_taskWithTags_ec2.json')));
     const on = byEntity(ecsTagInfos(t, { taskTags: true }), 'ecs_task://158d1c8083dd49d6b527399fd6414f5c');
     expect(on.low).toEqual(expect.arrayContaining(['tag-use:task-metadata-endpoint-test', 'tag_key:tag_value']));
+    expect(on.standard).toEqual([]);
     const off = byEntity(ecsTagInfos(t, { taskTags: false }), 'ecs_task://158d1c8083dd49d6b527399fd6414f5c');
     expect(off.low.some((x) => x.startsWith('tag'))).toBe(false);
   });
@@ -91,6 +101,19 @@ describe('ECS task metadata v4 (EC2, awsvpc)', () => {
     expect(info.low).toContain('team:core');
     expect(info.low.some((x) => x.startsWith('aws:'))).toBe(false);
   });
+
+  it('lower-cases resource tag keys and values; the colon option turns : into _ in keys', () => {
+    const raw = { ...(load('v4_taskWithTags_ec2.json') as object), TaskTags: { 'Team:Owner': 'Core-Team' }, ContainerInstanceTags: {} };
+    const entity = 'ecs_task://158d1c8083dd49d6b527399fd6414f5c';
+    expect(byEntity(ecsTagInfos(task(taskFromMetadata(raw)), { taskTags: true }), entity).low).toContain('team:owner:core-team');
+    expect(byEntity(ecsTagInfos(task(taskFromMetadata(raw)), { taskTags: true, replaceColon: true }), entity).low).toContain('team_owner:core-team');
+  });
+
+  it('no resource tags on Fargate, even with ecs.task_tags on', () => {
+    const raw = { ...(load('v4_taskWithTags_ec2.json') as object), LaunchType: 'FARGATE' };
+    const info = byEntity(ecsTagInfos(task(taskFromMetadata(raw)), { taskTags: true }), 'ecs_task://158d1c8083dd49d6b527399fd6414f5c');
+    expect(info.low.some((x) => x.startsWith('tag'))).toBe(false);
+  });
 });
 
 describe('ECS task metadata v4 (Fargate)', () => {
@@ -98,22 +121,46 @@ describe('ECS task metadata v4 (Fargate)', () => {
     const t = task(taskFromMetadata(load('v4_otel_task_fargate.json')));
     const infos = ecsTagInfos(t, { taskTags: false });
     const c = byEntity(infos, 'container_id://e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603');
+    const taskLow = [
+      'aws_account:111122223333',
+      // Both spellings, Fargate only.
+      'availability_zone:us-west-2a',
+      'availability-zone:us-west-2a',
+      'cluster_name:default',
+      'ecs_launch_type:FARGATE',
+      'region:us-west-2',
+      'task_family:curltest',
+      'task_name:curltest',
+      'task_version:3',
+    ];
+    const clusterLow = ['ecs_cluster_name:default', 'cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default'];
     expect(sorted(c.low)).toEqual(
       sorted([
-        'aws_account:111122223333',
-        'availability_zone:us-west-2a',
-        'cluster_name:default',
-        'ecs_cluster_name:default',
+        ...taskLow,
+        ...clusterLow,
         'ecs_container_name:curl',
-        'ecs_launch_type:FARGATE',
-        'region:us-west-2',
-        'task_family:curltest',
-        'task_name:curltest',
-        'task_version:3',
+        // No Docker socket on Fargate: the container's own tags from the metadata (NewContainerImage: latest).
+        'image_id:sha256:25f3695bedfb454a50f12d127839a68ad3caf91e451c1da073db34c542c4d2cb',
+        'image_name:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest',
+        'image_tag:latest',
+        'short_image:curltest',
       ]),
     );
+    expect(c.high).toEqual(['container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603', 'container_name:curl']);
     expect(c.orchestrator).toEqual(['task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3']);
     expect(infos.map((i) => i.entity)).toContain('ecs_task://e9028f8d5d8e4f258373e7b93ce9a3c3');
+    // On Fargate the task is the host: the global entity gets every task and cluster tag.
+    const global = byEntity(infos, 'internal://global');
+    expect(sorted(global.low)).toEqual(sorted([...taskLow, ...clusterLow]));
+    expect(global.orchestrator).toEqual(['task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3']);
+  });
+
+  it('a Fargate container\'s labels give the label tags (com.datadoghq.tags.*, com.datadoghq.ad.tags)', () => {
+    const raw = load('v4_otel_task_fargate.json') as { Containers: Array<Record<string, unknown>> };
+    const withLabels = { ...raw, Containers: raw.Containers.map((c) => ({ ...c, Labels: { ...(c.Labels as object), 'com.datadoghq.tags.service': 'curl-svc', 'com.datadoghq.ad.tags': '["team:core"]' } })) };
+    const c = byEntity(ecsTagInfos(task(taskFromMetadata(withLabels)), { taskTags: false }), 'container_id://e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603');
+    expect(c.standard).toEqual(['service:curl-svc']);
+    expect(c.high).toContain('team:core');
   });
 });
 
@@ -122,10 +169,10 @@ describe('ECS task metadata v2', () => {
     const t = task(taskFromMetadata(load('v2_metadata.json')));
     expect(t.id).toBe('9781c248-0edd-4cdb-9a93-f63cb662a5d3');
     const c = byEntity(ecsTagInfos(t, { taskTags: false }), 'container_id://43481a6ce4842eec8fe72fc28500c6b52edcc0917f105b83379f88cac1ff3946');
-    expect(sorted(c.low)).toEqual(
+    // Without a launch type the Agent takes the task for EC2: no zone tags.
+    expect(sorted(c.low.filter((x) => !x.startsWith('image') && !x.startsWith('short_image')))).toEqual(
       sorted([
         'aws_account:012345678910',
-        'availability_zone:us-east-2b',
         'cluster_name:default',
         'ecs_cluster_name:default',
         'ecs_container_name:nginx-curl',
@@ -135,6 +182,9 @@ describe('ECS task metadata v2', () => {
         'task_version:5',
       ]),
     );
+    // v2 is Fargate's endpoint: given as such, the zone tags appear.
+    const fargate = byEntity(ecsTagInfos(task(taskFromMetadata(load('v2_metadata.json'), 'FARGATE')), { taskTags: false }), 'container_id://43481a6ce4842eec8fe72fc28500c6b52edcc0917f105b83379f88cac1ff3946');
+    expect(fargate.low).toEqual(expect.arrayContaining(['availability_zone:us-east-2b', 'availability-zone:us-east-2b']));
   });
 });
 
@@ -144,7 +194,7 @@ describe('ECS agent introspection', () => {
     expect(cluster).toBe('cluster_name');
     const t = task(taskFromIntrospection(load('introspection_v1_tasks_dockerid_docs.json'), cluster));
     const infos = ecsTagInfos(t, { taskTags: false });
-    expect(infos.map((i) => i.entity)).toEqual(['container_id://79c796ed2a7f864f485c76f83f3165488097279d296a7c05bd5201a1c69b2920', 'ecs_task://e01d58a8-151b-40e8-bc01-22647b9ecfec']);
+    expect(infos.map((i) => i.entity)).toEqual(['container_id://79c796ed2a7f864f485c76f83f3165488097279d296a7c05bd5201a1c69b2920', 'ecs_task://e01d58a8-151b-40e8-bc01-22647b9ecfec', 'internal://global']);
     expect(sorted(infos[0]?.low ?? [])).toEqual(
       sorted(['aws_account:012345678910', 'cluster_name:cluster_name', 'ecs_cluster_name:cluster_name', 'ecs_container_name:nginx', 'region:us-west-2', 'task_family:nginx-efs', 'task_name:nginx-efs', 'task_version:2']),
     );
@@ -162,7 +212,9 @@ describe('ECS agent introspection', () => {
 
 describe('ECS parsing edge cases', () => {
   it('ARNs and cluster names', () => {
-    expect(parseTaskArn('arn:aws:ecs:eu-west-1:123:task/prod/abc123')).toEqual({ region: 'eu-west-1', account: '123', id: 'abc123' });
+    expect(parseTaskArn('arn:aws:ecs:eu-west-1:123456789012:task/prod/abc123')).toEqual({ region: 'eu-west-1', account: '123456789012', id: 'abc123' });
+    // As the Agent: an account that is not 12 digits, a region without two dashes, are dropped.
+    expect(parseTaskArn('arn:aws:ecs:local:123:task/prod/abc123')).toEqual({ region: undefined, account: undefined, id: 'abc123' });
     expect(parseTaskArn('not-an-arn')).toEqual({});
     expect(clusterName('arn:aws:ecs:us-west-2:111122223333:cluster/default')).toBe('default');
     expect(clusterName('plain')).toBe('plain');

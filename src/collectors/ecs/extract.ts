@@ -1,11 +1,14 @@
 /**
  * Pure extraction for the ECS collector: a task, as any of the three ECS APIs describe it, is
- * first normalised into an EcsTask, then turned into TagInfos for each of its containers and for
- * the task entity (`ecs_task://<task id>`). No I/O, no env, no clock.
+ * first normalised into an EcsTask, then turned into TagInfos for each of its containers, for
+ * the task entity (`ecs_task://<task id>`) and for the global entity, as the Agent's ECS task
+ * handler does (docs/collectors/ecs.md). No I/O, no env, no clock.
  */
-import { ECS_TASK_PREFIX, containerEntityId } from '../../entity.js';
-import { Ecs } from '../../tags.js';
+import { ECS_TASK_PREFIX, GLOBAL_ENTITY_ID, containerEntityId } from '../../entity.js';
+import { Ecs, Runtime } from '../../tags.js';
 import { TagList } from '../../taglist.js';
+import { addContainerLabelTags } from '../container-tags.js';
+import { addImageTags, WORKLOADMETA_IMAGE_RULES } from '../image-ref.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { EcsIntrospectionMetadata, EcsIntrospectionTask, EcsTaskMetadata } from './types.js';
 import { arrayOf, isRecord, stringEntries } from '../json-fields.js';
@@ -16,6 +19,11 @@ export interface EcsContainer {
   /** `container_id://…` */
   readonly entity: EntityId;
   readonly name?: string;
+  /** The runtime's view, which task metadata v4 gives and Fargate has no other source for. */
+  readonly dockerName?: string;
+  readonly image?: string;
+  readonly imageId?: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A task, whichever API described it. */
@@ -25,6 +33,8 @@ export interface EcsTask {
   readonly family?: string;
   readonly version?: string;
   readonly cluster?: string;
+  /** `Cluster` when the API gives the cluster's ARN (v4 on EC2 and Fargate). */
+  readonly clusterArn?: string;
   readonly service?: string;
   readonly region?: string;
   readonly account?: string;
@@ -37,8 +47,10 @@ export interface EcsTask {
 
 export interface EcsExtractOptions {
   readonly source?: string;
-  /** Add the task's and container instance's resource tags (`ecs.task_tags`). */
+  /** Add the task's and container instance's resource tags (`ecs.task_tags`; EC2 only). */
   readonly taskTags: boolean;
+  /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
+  readonly replaceColon?: boolean;
 }
 
 /** `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>` (or the old `task/<id>`) -> its parts. */
@@ -48,7 +60,10 @@ export function parseTaskArn(arn: string): { region?: string; account?: string; 
   const resource = parts.slice(5).join(':');
   const slash = resource.lastIndexOf('/');
   const id = slash >= 0 ? resource.slice(slash + 1) : undefined;
-  return { region: parts[3] || undefined, account: parts[4] || undefined, id: id && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) ? id : undefined };
+  // As the Agent checks them: a region has two dashes (us-west-2), an account 12 digits.
+  const region = (parts[3]?.split('-').length ?? 0) >= 3 ? parts[3] : undefined;
+  const account = /^\d{12}$/.test(parts[4] ?? '') ? parts[4] : undefined;
+  return { region, account, id: id && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) ? id : undefined };
 }
 
 /** A cluster as `default` or `arn:aws:ecs:…:cluster/default` -> `default`. */
@@ -64,8 +79,11 @@ function taskArnOf(value: unknown): { arn: string; id: string; region?: string; 
   return parts.id === undefined ? undefined : { ...parts, arn, id: parts.id };
 }
 
-/** Task metadata v4 / v3 / v2 -> EcsTask; undefined when it names no task. */
-export function taskFromMetadata(raw: unknown): EcsTask | undefined {
+/**
+ * Task metadata v4 / v3 / v2 -> EcsTask; undefined when it names no task. `launchType` stands in
+ * when the payload has none: v2 is Fargate's endpoint and carries no LaunchType.
+ */
+export function taskFromMetadata(raw: unknown, launchType?: string): EcsTask | undefined {
   if (!isRecord(raw)) return undefined;
   const m = raw as EcsTaskMetadata;
   const fromArn = taskArnOf(m.TaskARN);
@@ -79,12 +97,12 @@ export function taskFromMetadata(raw: unknown): EcsTask | undefined {
     family: str(m.Family),
     version: str(m.Revision),
     cluster: cluster === undefined ? undefined : clusterName(cluster),
+    clusterArn: cluster?.startsWith('arn:') ? cluster : undefined,
     service: str(m.ServiceName),
-    // The ARN's region is authoritative; the zone's (minus its letter) is the fallback.
-    region: fromArn.region ?? az?.replace(/[a-z]$/, ''),
+    region: fromArn.region,
     account: fromArn.account,
     availabilityZone: az,
-    launchType: str(m.LaunchType),
+    launchType: str(m.LaunchType) ?? launchType,
     containers,
     resourceTags: [...stringEntries(m.TaskTags), ...stringEntries(m.ContainerInstanceTags)],
   });
@@ -128,32 +146,60 @@ export function taskEntityId(task: EcsTask): EntityId {
   return ECS_TASK_PREFIX + task.id;
 }
 
-/** TagInfos for every container of the task, then the task entity. */
+/**
+ * TagInfos for every container of the task, the task entity, then the global entity: on Fargate
+ * the global entity gets every task and cluster tag (the task is the host there), elsewhere the
+ * cluster tags only.
+ */
 export function ecsTagInfos(task: EcsTask, options: EcsExtractOptions): TagInfo[] {
   const source = options.source ?? ECS_SOURCE;
+  const fargate = task.launchType?.toUpperCase() === 'FARGATE';
   const tags = new TagList();
   // task_name is the family, as the Datadog Agent has always tagged it.
   tags.addLow(Ecs.taskFamily, task.family);
   tags.addLow(Ecs.taskName, task.family);
   tags.addLow(Ecs.taskVersion, task.version);
   tags.addOrchestrator(Ecs.taskArn, task.arn);
-  tags.addLow(Ecs.clusterName, task.cluster);
   tags.addLow(Ecs.genericClusterName, task.cluster);
   tags.addLow(Ecs.region, task.region);
-  tags.addLow(Ecs.availabilityZone, task.availabilityZone);
   tags.addLow(Ecs.awsAccount, task.account);
   tags.addLow(Ecs.launchType, task.launchType);
-  tags.addLow(Ecs.service, task.service);
-  if (options.taskTags) {
-    // `aws:` keys are AWS's own bookkeeping (aws:cloudformation:stack-id...), not user tags.
-    for (const [key, value] of task.resourceTags) if (!key.startsWith('aws:')) tags.addLow(key, value);
+  tags.addLow(Ecs.service, task.service?.toLowerCase());
+  if (fargate) {
+    tags.addLow(Ecs.availabilityZone, task.availabilityZone);
+    tags.addLow(Ecs.availabilityZoneDashed, task.availabilityZone);
+  } else if (options.taskTags) addResourceTags(tags, task.resourceTags, options.replaceColon === true);
+  const cluster = new TagList();
+  if (task.cluster !== undefined) {
+    cluster.addLow(Ecs.clusterName, task.cluster);
+    cluster.addLow(Ecs.clusterArn, task.clusterArn);
   }
   const infos: TagInfo[] = [];
   for (const container of task.containers) {
-    infos.push(new TagList().merge(tags).addLow(Ecs.containerName, container.name).toTagInfo(source, container.entity));
+    const list = new TagList().merge(tags).merge(cluster).addLow(Ecs.containerName, container.name);
+    // Fargate has no runtime socket: the container's own tags come from the metadata too.
+    if (fargate) addFargateContainerTags(list, container);
+    infos.push(list.toTagInfo(source, container.entity));
   }
-  infos.push(tags.toTagInfo(source, taskEntityId(task)));
+  infos.push(new TagList().merge(tags).merge(cluster).toTagInfo(source, taskEntityId(task)));
+  const global = fargate ? new TagList().merge(tags).merge(cluster) : cluster;
+  if (!global.isEmpty()) infos.push(global.toTagInfo(source, GLOBAL_ENTITY_ID));
   return infos;
+}
+
+/** EC2 resource tags: key and value lower-cased; `aws:` keys are AWS's own bookkeeping. */
+function addResourceTags(tags: TagList, resourceTags: ReadonlyArray<readonly [string, string]>, replaceColon: boolean): void {
+  for (const [key, value] of resourceTags) {
+    if (key.startsWith('aws:')) continue;
+    tags.addLow((replaceColon ? key.replaceAll(':', '_') : key).toLowerCase(), value.toLowerCase());
+  }
+}
+
+function addFargateContainerTags(list: TagList, container: EcsContainer): void {
+  list.addHigh(Runtime.containerName, container.dockerName);
+  list.addHigh(Runtime.containerId, container.entity.slice(container.entity.indexOf('://') + 3));
+  addImageTags(list, container.image, WORKLOADMETA_IMAGE_RULES, container.imageId);
+  addContainerLabelTags(list, container.labels ?? {});
 }
 
 function str(value: unknown): string | undefined {
@@ -173,7 +219,18 @@ function containersOf(raw: unknown): EcsContainer[] {
   for (const c of arrayOf(raw)) {
     if (!isRecord(c)) continue;
     const id = str(c.DockerId);
-    if (id !== undefined) containers.push(opt({ entity: containerEntityId(id), name: str(c.Name) }));
+    if (id === undefined) continue;
+    const labels = stringEntries(c.Labels);
+    containers.push(
+      opt({
+        entity: containerEntityId(id),
+        name: str(c.Name),
+        dockerName: str(c.DockerName),
+        image: str(c.Image),
+        imageId: str(c.ImageID),
+        labels: labels.length > 0 ? Object.fromEntries(labels) : undefined,
+      }),
+    );
   }
   return containers;
 }

@@ -4,14 +4,14 @@
  * (ECS_CONTAINER_METADATA_URI), `ecs.metadata_v2` (auto: on Fargate only), `ecs.task_tags`, and
  * `fetch.timeout` per request.
  */
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { ECS_V2_METADATA_URL, EcsClient } from './client.js';
 import { EcsCollector } from './collector.js';
 
 export const ecsCollectorFactory: CollectorFactory = {
   name: 'ecs',
   enabled: (config) => config.ecs.enabled,
-  create: ({ config, env }, autodetect) =>
+  create: ({ config, env, clock }, autodetect) =>
     new EcsCollector({
       client: new EcsClient({
         agentUrl: config.ecs.agent_url,
@@ -23,7 +23,9 @@ export const ecsCollectorFactory: CollectorFactory = {
         timeoutMs: config.fetch.timeout,
       }),
       taskTags: config.ecs.task_tags,
+      replaceColon: config.ecs.resource_tags_replace_colon,
       autodetect,
+      clock,
     }),
 };
 

@@ -4,6 +4,7 @@
  * task whose containers were all seen and are all gone is over. Bounded: past `max` tasks the
  * oldest is forgotten (its entity then lives until the daemon restarts, as every one did before).
  */
+import { boundedCache } from '../../bounded-cache.js';
 import type { EntityId } from '../../types.js';
 
 interface Tracked {
@@ -13,9 +14,11 @@ interface Tracked {
 }
 
 export class TaskTracker {
-  private readonly tasks = new Map<EntityId, Tracked>();
+  private readonly tasks;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.tasks = boundedCache<EntityId, Tracked>({ max });
+  }
 
   get size(): number {
     return this.tasks.size;
@@ -24,18 +27,16 @@ export class TaskTracker {
   /** A task found with these containers (again: its list is replaced, it counts as new). */
   record(task: EntityId, containers: readonly EntityId[]): void {
     const seen = this.tasks.get(task)?.seen ?? false;
-    this.tasks.delete(task);
     this.tasks.set(task, { containers, seen });
-    for (const oldest of this.tasks.keys()) {
-      if (this.tasks.size <= this.max) break;
-      this.tasks.delete(oldest);
-    }
   }
 
   /** The tasks that are over (all containers gone after one was seen); they are forgotten here. */
   sweep(has: (entity: EntityId) => boolean): Array<{ task: EntityId; containers: readonly EntityId[] }> {
     const ended: Array<{ task: EntityId; containers: readonly EntityId[] }> = [];
-    for (const [task, tracked] of this.tasks) {
+    // Oldest first, as recorded; a copy, since the loop deletes (iterating leaves the order as it was).
+    for (const task of [...this.tasks.rkeys()]) {
+      const tracked = this.tasks.peek(task);
+      if (!tracked) continue;
       const present = tracked.containers.some((c) => has(c));
       if (present) tracked.seen = true;
       else if (tracked.seen) {

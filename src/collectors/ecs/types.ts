@@ -9,6 +9,7 @@ export interface EcsMetadataContainer {
   readonly Name?: unknown;
   readonly DockerName?: unknown;
   readonly Image?: unknown;
+  readonly ImageID?: unknown;
   readonly Labels?: unknown;
 }
 

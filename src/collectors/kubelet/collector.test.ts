@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import type { TagInfo } from '../../types.js';
 import type { CollectorContext } from '../collector.js';
 import { KubeletClient } from './client.js';
@@ -311,6 +311,7 @@ describe.skipIf(!hasOpenssl() && process.env.CI !== 'true')('KubeletCollector in
     await tagger.ready();
     expect(await tagger.tag(HPA_CONTAINER, 'orchestrator')).toEqual([
       'app:hpa',
+      'image_id:docker.io/library/nginx@sha256:54f2a904c251d5a34adf545a72d32515a15e08418dae0266e23be2e18c66fefa',
       'image_name:docker.io/library/nginx',
       'image_tag:alpine',
       'kube_container_name:php-apache',

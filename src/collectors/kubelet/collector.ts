@@ -15,11 +15,13 @@
 import { CONTAINER_PREFIX, POD_PREFIX } from '../../entity.js';
 import { causeMessage, isTaggerError } from '../../errors.js';
 import { deletionTagInfo } from '../../taglist.js';
+import type { OriginFacts } from '../../origin/types.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
 import { createHash } from 'node:crypto';
 import { KubeletTlsError, parseJsonBytes, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';
+import { podOrigin, podOriginFingerprint } from './origin.js';
 import { scanPodList } from './pod-list-scan.js';
 
 /** What the collector needs of a client (KubeletClient; a fake in tests). */
@@ -208,7 +210,7 @@ export class KubeletCollector implements Collector {
         continue;
       }
       if (next.has(uid)) continue;
-      const fingerprint = podFingerprint(item.raw);
+      const fingerprint = `${podFingerprint(item.raw)}\u0000${podOriginFingerprint(item.raw)}`;
       const previous = this.pods.get(uid);
       if (previous !== undefined && previous.fingerprint === fingerprint) {
         next.set(uid, previous.digest === item.digest ? previous : { ...previous, digest: item.digest });
@@ -218,7 +220,7 @@ export class KubeletCollector implements Collector {
       if (extracted === undefined) continue;
       this.stats.podsExtracted++;
       if (extracted.problems.length > 0) ctx.logger.debug({ pod: uid, problems: extracted.problems }, 'pod metadata partly unusable');
-      out.push(...extracted.infos);
+      out.push(...withPodOrigin(extracted.infos, podOrigin(item.raw)));
       const gone = new Set<EntityId>(extracted.staleContainers);
       if (previous) for (const id of previous.entities) gone.add(id);
       for (const id of extracted.entities) gone.delete(id);
@@ -245,6 +247,12 @@ export class KubeletCollector implements Collector {
 }
 
 /** Waits for `work` unless the signal aborts first; the work itself goes on (others share it). */
+/** The pod's TagInfo (the first) carries its origin facts. */
+function withPodOrigin(infos: readonly TagInfo[], origin: OriginFacts | undefined): readonly TagInfo[] {
+  const [pod, ...containers] = infos;
+  return origin && pod ? [{ ...pod, origin }, ...containers] : infos;
+}
+
 function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {

@@ -52,18 +52,28 @@ describe('kubelet extraction on a real Kubernetes 1.35 PodList', () => {
     expectTags(infoFor(x, 'kubernetes_pod_uid://3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4'), { low: podLow, orchestrator: podOrch });
     const id = '77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83';
     expectTags(infoFor(x, `container_id://${id}`), {
-      low: [...podLow, 'kube_container_name:php-apache', 'image_name:docker.io/library/nginx', 'short_image:nginx', 'image_tag:alpine'],
+      low: [
+        ...podLow,
+        'kube_container_name:php-apache',
+        'image_name:docker.io/library/nginx',
+        'short_image:nginx',
+        'image_tag:alpine',
+        // status.imageID as the kubelet reports it on containerd (a repo digest)
+        'image_id:docker.io/library/nginx@sha256:54f2a904c251d5a34adf545a72d32515a15e08418dae0266e23be2e18c66fefa',
+      ],
       orchestrator: podOrch,
-      high: [`container_id:${id}`, 'display_container_name:php-apache_e2e-hpa-6cd8d99884-tggnr'],
+      high: [`container_id:${id}`, 'container_name:php-apache', 'display_container_name:php-apache_e2e-hpa-6cd8d99884-tggnr'],
     });
     expect(x.staleContainers).toEqual([]);
   });
 
-  it('takes the image from the spec (tag and digest), not the status image ID', () => {
+  it('takes the image name from the spec (tag and digest), not the status image (an ID); image_id is status.imageID', () => {
     const x = extract(real.items, 'metrics-server-9d74bb658-c6nnt');
     const c = infoFor(x, 'container_id://fe888b5a90a7d62f7b6ab92186e0a2c79e21d75bc864a94c0d64ef170290273f');
     expect(c.low).toEqual(expect.arrayContaining(['image_name:registry.k8s.io/metrics-server/metrics-server', 'short_image:metrics-server', 'image_tag:v0.8.1', 'kube_priority_class:system-cluster-critical', 'kube_deployment:metrics-server']));
-    expect(c.low.some((t) => t.includes('sha256'))).toBe(false);
+    expect(c.low.filter((t) => t.includes('sha256'))).toEqual([
+      'image_id:registry.k8s.io/metrics-server/metrics-server@sha256:b2d2efaf5ac3b366ed0f839d2412a2c4279d4fc2a2a733f12c52133faed36c41',
+    ]);
   });
 
   it('a CronJob run: kube_cronjob low, kube_job orchestrator', () => {
@@ -142,7 +152,7 @@ describe('kubelet extraction on hand-written pods', () => {
     'kube_priority_class:high-priority',
     'kube_qos:Burstable',
     'kube_replica_set:web-7d4b9c7f5d',
-    'persistentvolumeclaim:web-cache',
+    // No persistentvolumeclaim: the Agent tags claims of StatefulSet pods only.
     'pod_phase:running',
     'regions:eu',
     'regions:us',
@@ -155,7 +165,7 @@ describe('kubelet extraction on hand-written pods', () => {
   const webStandard = ['env:prod', 'service:web', 'version:1.4.2'];
   const hex = (pair: string): string => pair.repeat(32);
 
-  it('pod: standard labels, JSON tags annotation (+ is high), user rules, PVC, priority class', () => {
+  it('pod: standard labels, JSON tags annotation (+ is high), user rules, priority class; a ReplicaSet pod\'s PVC is not tagged', () => {
     const x = extract(synthetic.items, 'web-7d4b9c7f5d-x2k4q', rules);
     expectTags(infoFor(x, 'kubernetes_pod_uid://0b1c2d3e-0000-4000-8000-000000000001'), { low: webPodLow, orchestrator: webOrch, high: webHigh, standard: webStandard });
   });
@@ -177,7 +187,8 @@ describe('kubelet extraction on hand-written pods', () => {
     expectTags(infoFor(x, `container_id://${hex('a1')}`), {
       low: [...webPodLow, 'kube_container_name:migrate', 'image_name:registry.example.com:5000/shop/migrate', 'short_image:migrate', 'image_tag:2.0'],
       orchestrator: webOrch,
-      high: [...webHigh, `container_id:${hex('a1')}`, 'display_container_name:migrate_web-7d4b9c7f5d-x2k4q'],
+      // containerd://: container_name is the Kubernetes name, as the runtime has no other
+      high: [...webHigh, `container_id:${hex('a1')}`, 'container_name:migrate', 'display_container_name:migrate_web-7d4b9c7f5d-x2k4q'],
       standard: webStandard,
     });
   });
@@ -192,12 +203,12 @@ describe('kubelet extraction on hand-written pods', () => {
     });
   });
 
-  it('cri-o:// container: per-container standard label, digest-only image has no image_tag', () => {
+  it('cri-o:// container: per-container standard label, digest-only image is image_tag:latest (NewContainerImage)', () => {
     const x = extract(synthetic.items, 'web-7d4b9c7f5d-x2k4q', rules);
     expectTags(infoFor(x, `container_id://${hex('d4')}`), {
-      low: [...webPodLow, 'kube_container_name:nginx', 'image_name:nginx', 'short_image:nginx', 'service:web-proxy'],
+      low: [...webPodLow, 'kube_container_name:nginx', 'image_name:nginx', 'short_image:nginx', 'image_tag:latest', 'service:web-proxy'],
       orchestrator: webOrch,
-      high: [...webHigh, `container_id:${hex('d4')}`, 'display_container_name:nginx_web-7d4b9c7f5d-x2k4q'],
+      high: [...webHigh, `container_id:${hex('d4')}`, 'container_name:nginx', 'display_container_name:nginx_web-7d4b9c7f5d-x2k4q'],
       standard: [...webStandard, 'service:web-proxy'],
     });
   });
@@ -212,8 +223,9 @@ describe('kubelet extraction on hand-written pods', () => {
     const x = extract(synthetic.items, 'frontend-3-abcde');
     expect(x.infos.length).toBe(1);
     expectTags(x.infos[0] as TagInfo, {
-      low: ['kube_namespace:legacy', 'kube_ownerref_kind:replicationcontroller', 'kube_qos:BestEffort', 'kube_replication_controller:frontend-3', 'pod_phase:pending'],
-      orchestrator: ['kube_ownerref_name:frontend-3', 'oshift_deployment:frontend-3', 'oshift_deployment_config:frontend', 'pod_name:frontend-3-abcde'],
+      // oshift_deployment_config is low, oshift_deployment orchestrator (the Agent's cardinalities).
+      low: ['kube_namespace:legacy', 'kube_ownerref_kind:replicationcontroller', 'kube_qos:BestEffort', 'kube_replication_controller:frontend-3', 'oshift_deployment_config:frontend', 'pod_phase:pending'],
+      orchestrator: ['kube_ownerref_name:frontend-3', 'oshift_deployment:frontend-3', 'pod_name:frontend-3-abcde'],
     });
     expect(x.problems).toEqual(['annotation ad.datadoghq.com/tags is not valid JSON']);
   });
@@ -261,7 +273,7 @@ describe('podFingerprint', () => {
     expect(mutate((p) => (p.metadata.resourceVersion = '9999'))).toBe(same);
     expect(mutate((p) => (p.status.containerStatuses[0].restartCount = 7))).toBe(same);
     expect(mutate((p) => (p.status.containerStatuses[0].state = { running: { startedAt: 'later' } }))).toBe(same);
-    expect(mutate((p) => (p.spec.containers[0].env[2].value = 'y'))).toBe(same);
+    expect(mutate((p) => (p.spec.containers[0].resources = { ...p.spec.containers[0].resources, limits: { cpu: '3' } }))).toBe(same);
   });
 
   it('changes with every field a tag comes from', () => {
@@ -274,6 +286,14 @@ describe('podFingerprint', () => {
       (p) => (p.spec.volumes[0].persistentVolumeClaim.claimName = 'other'),
       (p) => (p.spec.containers[0].image = 'web:2'),
       (p) => (p.spec.containers[0].env[0].value = '1.4.4'),
+      // Any env variable may be referenced by $(VAR) from a tagged one.
+      (p) => (p.spec.containers[0].env[2].value = 'y'),
+      (p) => (p.spec.runtimeClassName = 'gvisor'),
+      (p) => (p.spec.hostname = 'h'),
+      (p) => (p.status.podIP = '10.9.9.9'),
+      (p) => (p.spec.containers[0].ports = [{ containerPort: 1 }]),
+      (p) => (p.spec.containers[0].resizePolicy = [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }]),
+      (p) => (p.spec.containers[0].resources = { requests: { 'nvidia.com/gpu': '1' } }),
       (p) => (p.status.phase = 'Succeeded'),
       (p) => (p.status.qosClass = 'Guaranteed'),
       (p) => (p.status.containerStatuses[2].containerID = 'containerd://' + 'ab'.repeat(32)),

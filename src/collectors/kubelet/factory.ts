@@ -4,7 +4,7 @@
  * `kubelet.poll_interval`, and the pod label / annotation rules (compiled here, so a bad rule
  * fails at start naming its key).
  */
-import type { CollectorFactory } from '../registry.js';
+import type { CollectorFactory } from '../factory.js';
 import { KubeletClient, defaultKubeletUrl } from './client.js';
 import { KubeletCollector } from './collector.js';
 import { kubeletExtractOptions } from './extract.js';
@@ -22,7 +22,11 @@ export const kubeletCollectorFactory: CollectorFactory = {
         // A big node's PodList takes a while; never wait longer than one interval plus slack.
         timeoutMs: Math.max(5_000, Math.min(30_000, config.kubelet.poll_interval * 2)),
       }),
-      extract: kubeletExtractOptions({ labels: config.kubelet.pod_labels_as_tags, annotations: config.kubelet.pod_annotations_as_tags }),
+      extract: kubeletExtractOptions({
+        labels: config.kubelet.pod_labels_as_tags,
+        annotations: config.kubelet.pod_annotations_as_tags,
+        persistentVolumeClaims: config.kubelet.persistent_volume_claims_as_tags,
+      }),
       pollIntervalMs: config.kubelet.poll_interval,
       autodetect,
     }),

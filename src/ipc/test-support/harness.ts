@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../clock.js';
-import { LocalTagger } from '../../tagger.js';
+import { LocalTagger } from '../../tagger/local-tagger.js';
 import type { TagInfo } from '../../types.js';
 import { IpcServer, type IpcServerOptions } from '../server.js';
 import { until } from '../../test-support/wait.js';

@@ -9,13 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { NAMESPACE_HEADER } from '../client.js';
+import { loadEventDecoder } from '../decode.js';
 import { loadContainerdServices, type WireAny, type WireContainer, type WireEnvelope, type WireProcess, type WireTimestamp } from '../proto.js';
-import { decodeEvent } from '../wire.js';
 
 interface RecordedAny {
   type_url: string;
   value: string; // base64
 }
+/** The recordings' payloads are decoded as the client decodes them. */
+const decodeEvent = loadEventDecoder();
+
 export interface RecordedContainer extends Omit<WireContainer, 'spec'> {
   spec?: RecordedAny | null;
 }

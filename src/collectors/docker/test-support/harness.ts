@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { ManualClock } from '../../../clock.js';
-import { LocalTagger } from '../../../tagger.js';
+import { LocalTagger } from '../../../tagger/local-tagger.js';
 import { until as waitUntil } from '../../../test-support/wait.js';
 import { DockerClient } from '../client.js';
 import { DockerCollector, type DockerCollectorOptions } from '../collector.js';
@@ -20,7 +20,7 @@ export const GRACE = 60_000;
 export const T1 = '71f6295a3584e9d16cc14215d780933b23511e6b2b68666f7a8d03ef95e44a64';
 export const E2E = '3709594bc00389ae5638b0851ea7e297c3fd6d9cc73a10518fceb5794510061f';
 export const PODMAN_E2E = 'c1c31206b36e5f51d91ef15664f63de5b402ebbce4b1b969b4dc9a33c28ce752';
-export const BUSYBOX_LOW = ['docker_image:local/busybox:latest', 'env:prod', 'image_name:local/busybox', 'image_tag:latest', 'short_image:busybox'];
+export const BUSYBOX_LOW = ['docker_image:local/busybox:latest', 'env:prod', 'image_id:sha256:520c26fa9c8ce87ba3d1c75535c69aa73864ce7bd9f76b228bc08f60e24f028c', 'image_name:local/busybox', 'image_tag:latest', 'short_image:busybox'];
 
 export interface Harness {
   fake: FakeDocker;

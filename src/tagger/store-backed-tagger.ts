@@ -3,34 +3,13 @@
  * spelling, the global entity, dumps and subscriptions. LocalTagger adds collectors and fetch on
  * miss; RemoteTagger adds the stream that keeps its store a replica of a daemon's.
  */
-import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from './entity.js';
-import type { SubscribeOptions, Subscription } from './store/subscriptions.js';
-import type { TagStore } from './store/tag-store.js';
-import type { Cardinality, EntityId, EntitySnapshot } from './types.js';
+import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
+import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
+import type { TagStore } from '../store/tag-store.js';
+import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
+import type { CardinalityInput, EntityIntrospection, QueryOptions, QueryResult, SourceIntrospection, StoreStats, TaggerCounters } from './tagger.js';
 
-/**
- * What a query's cardinality may be: the three levels, `orch`, or `none` (as the Datadog Agent's
- * NoneCardinality: a valid level that holds no tags, so the answer is always empty).
- */
-export type CardinalityInput = Cardinality | 'orch' | 'none';
-
-export interface QueryOptions {
-  /** Also return the global entity's tags. */
-  readonly includeGlobal?: boolean;
-}
-
-export const EMPTY_TAGS: readonly string[] = Object.freeze([]);
-
-export type QueryResult = 'hit' | 'miss' | 'fetched' | 'empty';
-
-export interface TaggerCounters {
-  /** `${cardinality}:${result}` -> count */
-  readonly queries: Map<string, number>;
-  /** `${collector}:${outcome}` (found, not_found, error, skipped_cached) -> count */
-  readonly fetches: Map<string, number>;
-  /** collector -> count of errors its loop caught */
-  readonly collectorErrors: Map<string, number>;
-}
+const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
 export abstract class StoreBackedTagger {
   abstract readonly store: TagStore;
@@ -73,6 +52,32 @@ export abstract class StoreBackedTagger {
     const id = this.canonical(entity);
     return id === undefined ? undefined : this.store.getEntity(id);
   }
+
+  // ---- the serving port (TaggerPort) ----
+
+  resolve(entity: string): EntityId {
+    return this.canonicalOrGiven(entity);
+  }
+
+  snapshotBatches(sub: Subscription): Iterable<readonly EntityEvent[]> {
+    return this.store.snapshotBatches(sub);
+  }
+
+  introspect(id: EntityId): EntityIntrospection {
+    const tomb = this.store.tombstone(id);
+    return {
+      snapshot: this.store.getEntity(id),
+      tombstone: tomb && { sources: [...tomb.sources], removedAt: tomb.removedAt, expiresAt: tomb.expiresAt },
+      sources: this.sourcesOf(id),
+    };
+  }
+
+  storeStats(): StoreStats {
+    return this.store;
+  }
+
+  /** What each of the tagger's sources can say about `id`, for introspect(). */
+  protected abstract sourcesOf(id: EntityId): SourceIntrospection[];
 
   /**
    * Canonical ID for any accepted spelling (throws InvalidEntityError). A 12-hex ID is first a

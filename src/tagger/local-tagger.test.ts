@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
-import type { Collector, CollectorContext, DetectResult, FetchResult } from './collectors/collector.js';
-import { deletionTagInfo } from './taglist.js';
-import { silentLogger, type Logger } from './logger.js';
-import { LocalTagger } from './tagger.js';
-import { until } from './test-support/wait.js';
-import type { TagInfo } from './types.js';
+import { ManualClock } from '../clock.js';
+import type { Collector, CollectorContext, DetectResult, FetchResult } from '../collectors/collector.js';
+import { deletionTagInfo } from '../taglist.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { LocalTagger } from './local-tagger.js';
+import { until } from '../test-support/wait.js';
+import type { TagInfo } from '../types.js';
 
 const C1 = `container_id://${'1'.repeat(64)}`;
 const C2 = `container_id://${'2'.repeat(64)}`;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../errors.js';
 import { loadRecording } from './test-support/fake-containerd.js';
-import { decodeEvent, readFields } from './wire.js';
+import { loadEventDecoder } from './decode.js';
 
+const decodeEvent = loadEventDecoder();
 const rec = loadRecording('ctr-session-1.6.json');
 const payload = (i: number): [string, Buffer] => {
   const e = rec.events[i];
@@ -43,18 +44,16 @@ describe('decodeEvent on events recorded from containerd 1.6', () => {
   });
 });
 
-describe('readFields', () => {
-  it('keeps repeated fields in order and skips fixed-width ones', () => {
-    // field 1 "a", field 2 fixed32, field 1 "b", field 3 varint 300
-    const buf = Buffer.from([0x0a, 0x01, 0x61, 0x15, 1, 2, 3, 4, 0x0a, 0x01, 0x62, 0x18, 0xac, 0x02]);
-    const f = readFields(buf);
-    expect(f.get(1)?.map((v) => Buffer.from(v as Uint8Array).toString())).toEqual(['a', 'b']);
-    expect(f.get(3)).toEqual([300]);
-    expect(f.has(2)).toBe(false);
+describe('a payload that is not the message it claims', () => {
+  it('throws DecodeError naming the event type', () => {
+    // field 1 (container_id) says 5 bytes follow, 1 does
+    expect(() => decodeEvent('containerd.events.TaskStart', Buffer.from([0x0a, 0x05, 0x61]))).toThrow(DecodeError);
+    expect(() => decodeEvent('containerd.events.TaskExit', Buffer.from([0x18, 0x80]))).toThrow('cannot decode containerd event containerd.events.TaskExit');
   });
 
-  it('throws DecodeError on a truncated field', () => {
-    expect(() => readFields(Buffer.from([0x0a, 0x05, 0x61]))).toThrow(DecodeError);
-    expect(() => readFields(Buffer.from([0x08, 0x80]))).toThrow(DecodeError);
+  it('skips fields it does not declare, as containerd adds them', () => {
+    // TaskStart: container_id "a", then an undeclared field 9 (fixed32) and field 10 (string "zz")
+    const value = Buffer.from([0x0a, 0x01, 0x61, 0x4d, 1, 2, 3, 4, 0x52, 0x02, 0x7a, 0x7a, 0x10, 0xac, 0x02]);
+    expect(decodeEvent('containerd.events.TaskStart', value)).toEqual({ kind: 'task-start', containerId: 'a', pid: 300 });
   });
 });

@@ -1,5 +1,7 @@
 /**
- * A replica of a daemon's store, fed by /v1/stream: the Tagger API answered from memory.
+ * A replica of a daemon's store, fed by /v1/stream: the Tagger API answered from memory (the
+ * Datadog Agent's impl-remote/). A tagger like the local one, with a store of its own; the IPC
+ * client and wire format are all it takes from ipc/.
  *
  * - Ready after the first `synced`; before that tag() waits (bounded) and then returns [].
  * - Each connection's snapshot is staged aside and only reconciled into the live store at its
@@ -13,11 +15,15 @@ import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/backoff.js';
 import { TagStore } from '../store/tag-store.js';
-import { StoreBackedTagger, bump, toCardinality, type CardinalityInput, type QueryOptions } from '../store-tagger.js';
-import type { Tagger, TaggerHealth } from '../tagger.js';
+import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
+import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
-import { IpcClient } from './client.js';
-import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from './protocol.js';
+import { IpcClient } from '../ipc/client.js';
+import { parseOrigin } from '../origin/parse.js';
+import { RemoteOrigins } from '../origin/remote-origins.js';
+import { OriginResolver } from '../origin/resolver.js';
+import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
+import { decodeEncodedTags, type EncodedEntityMessage, type StreamMessage } from '../ipc/protocol.js';
 
 /** The source name replica entries carry. */
 export const REMOTE_SOURCE = 'remote';
@@ -39,10 +45,12 @@ export interface RemoteTaggerOptions {
   readonly backoff?: BackoffOptions;
   /** Only entities with these prefixes are replicated. */
   readonly prefixes?: readonly string[];
+  /** Where this process's /proc is, for `resolveOrigin({pid})` (tests point it at a fake tree). */
+  readonly procRoot?: string;
 }
 
 
-export class RemoteTagger extends StoreBackedTagger implements Tagger {
+export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPort {
   readonly store: TagStore;
   private client: IpcClient;
   /** Set by stop(): the client's pool is destroyed, and start() needs a new one. */
@@ -57,6 +65,10 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   private connected = false;
   private lastError = 'not connected yet';
   private syncs = 0;
+  /** PIDs (in this process's namespace) and container IDs, from this replica's own memory. */
+  private readonly localOrigins: OriginResolver;
+  /** The forms only the daemon's indexes know, asked of the daemon. */
+  private readonly daemonOrigins: RemoteOrigins;
 
   constructor(options: RemoteTaggerOptions) {
     super();
@@ -72,6 +84,15 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     });
     this.store.onMalformed = (info, reason) => this.logger.warn({ entity: (info as { entity?: unknown } | null)?.entity, reason }, 'malformed entity from the daemon; dropped');
     this.client = this.newClient();
+    this.localOrigins = new OriginResolver(this.store, { ...(options.procRoot ? { procRoot: options.procRoot } : {}), logger: this.logger });
+    this.daemonOrigins = new RemoteOrigins({
+      ask: async (origin) => {
+        const body = await this.client.origin(origin);
+        return body.entity === null ? undefined : { containerId: body.container_id, entity: body.entity };
+      },
+      has: (id) => this.store.has(id),
+      onError: (error) => this.logger.debug({ error: causeMessage(error) }, 'origin lookup at the daemon failed'),
+    });
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -115,6 +136,26 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
     return this.withGlobal(found, card, options);
   }
 
+  /**
+   * A PID is read from this process's own /proc (a PID from a caller's socket credentials is in the
+   * caller's namespace, which may not be the daemon's); a container ID from the replicated store;
+   * the other forms through the daemon (docs/origin-detection.md, "Remote replicas").
+   */
+  resolveOrigin(origin: Origin): OriginResolution | undefined {
+    const parsed = parseOrigin(origin);
+    return isLocalForm(parsed) ? this.localOrigins.resolve(parsed) : this.daemonOrigins.resolveSync(parsed);
+  }
+
+  async lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined> {
+    if (isLocalForm(origin)) return this.localOrigins.resolve(origin);
+    try {
+      return await this.daemonOrigins.resolve(origin);
+    } catch (error) {
+      this.logger.debug({ error: causeMessage(error) }, 'origin lookup at the daemon failed');
+      return undefined;
+    }
+  }
+
   /** Healthy while connected; a replica that lost its daemon still answers, but says so. */
   health(): TaggerHealth {
     const target = this.client.target;
@@ -125,6 +166,11 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger {
   /** For tests and health: true between a `synced` and the next disconnect. */
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** A replica has one source, its daemon, which never fetches. */
+  protected sourcesOf(): SourceIntrospection[] {
+    return [{ name: REMOTE_SOURCE, canFetch: false, notes: [], lastFetch: undefined }];
   }
 
   private newClient(): IpcClient {
@@ -234,3 +280,7 @@ function toTagInfo(entity: EventEntity): TagInfo {
   return { source: REMOTE_SOURCE, entity: entity.id, low: t.low, orchestrator: t.orchestrator, high: t.high, standard: t.standard };
 }
 
+/** The forms a replica answers from its own memory. */
+function isLocalForm(origin: ParsedOrigin): boolean {
+  return origin.kind === 'pid' || origin.kind === 'container_id';
+}

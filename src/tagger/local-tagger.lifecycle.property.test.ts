@@ -7,11 +7,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
-import type { Collector, CollectorContext, FetchResult } from './collectors/collector.js';
-import { deletionTagInfo } from './taglist.js';
-import { LocalTagger } from './tagger.js';
-import type { TagInfo } from './types.js';
+import { ManualClock } from '../clock.js';
+import type { Collector, CollectorContext, FetchResult } from '../collectors/collector.js';
+import { deletionTagInfo } from '../taglist.js';
+import { LocalTagger } from './local-tagger.js';
+import type { TagInfo } from '../types.js';
 
 const GRACE = 100;
 const IDS = ['a', 'b'].map((c) => `container_id://${c.repeat(64)}`);

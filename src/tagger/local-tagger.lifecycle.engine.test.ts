@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DockerClient } from './collectors/docker/client.js';
-import { DockerCollector } from './collectors/docker/collector.js';
-import { LocalTagger } from './tagger.js';
-import { until } from './test-support/wait.js';
+import { DockerClient } from '../collectors/docker/client.js';
+import { DockerCollector } from '../collectors/docker/collector.js';
+import { LocalTagger } from './local-tagger.js';
+import { until } from '../test-support/wait.js';
 
 const run = promisify(execFile);
 const REQUIRED = process.env.TAGGER_REQUIRE_ENGINES === '1';

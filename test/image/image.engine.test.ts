@@ -176,6 +176,28 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('run as a non-root user, it is unhealthy with the EACCES on the socket, not "not detected"', async () => {
+      // What a `USER node` image would meet: the engine's socket is root's (0660 or 0600).
+      const unprivileged = await cli('run', '-d', '--label', LABEL, '--name', name('nobody'), '--network', 'none', '--user', '65534:65534',
+        '-e', 'TAGGER_IPC_SOCKET=/tmp/tagger.sock', '-e', 'TAGGER_IPC_AUTH_TOKEN_FILE=/tmp/auth_token',
+        '-v', `${engineSocket}:/var/run/docker.sock:ro`, image);
+      const healthz = async (): Promise<{ code: number; body: string }> => {
+        const script = "require('node:http').get({ socketPath: '/tmp/tagger.sock', path: '/healthz' }, (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => { process.stdout.write(r.statusCode + ' ' + b); }); }).on('error', () => process.stdout.write('0 '))";
+        const out = await cli('exec', unprivileged, 'node', '-e', script);
+        const space = out.indexOf(' ');
+        return { code: Number(out.slice(0, space)), body: out.slice(space + 1) };
+      };
+      const answer = await waitForValue(async () => {
+        const h = await healthz();
+        return h.code !== 0 && h.body.includes('access denied') ? h : undefined;
+      }, 'a /healthz answer naming the refusal', 30_000, 200);
+      expect(answer.code).toBe(503);
+      const body = JSON.parse(answer.body) as { collectors: Record<string, { healthy: boolean; message: string }> };
+      expect(body.collectors.docker?.healthy).toBe(false);
+      expect(body.collectors.docker?.message).toMatch(/^access denied: .*EACCES/);
+      await cli('rm', '-f', unprivileged);
+    });
+
     it('stops cleanly on docker stop: exit 0 within 10 s', async () => {
       expect(daemon, 'the daemon container').not.toBe('');
       await client?.close();

@@ -97,7 +97,7 @@ export class DockerCollector implements Collector {
     if (options.autodetect) {
       this.detect = async (signal) => {
         const ping = await this.client.ping(signal);
-        return ping.ok ? { available: true } : { available: false, reason: ping.reason };
+        return ping.ok ? { available: true } : { available: false, reason: ping.reason, denied: ping.denied };
       };
     }
   }

@@ -7,6 +7,7 @@ import type { Collector } from './collectors/collector.js';
 import { checkDaemonConfig, type TaggerConfig } from './config.js';
 import { createTagger } from './create-tagger.js';
 import { causeMessage } from './errors.js';
+import { packageVersion } from './cli/version.js';
 import { IpcServer } from './ipc/server.js';
 import type { Logger } from './logger.js';
 import type { Tagger, TaggerPort } from './tagger/tagger.js';
@@ -48,6 +49,7 @@ export class Daemon {
       authTokenFile: config.ipc.auth_token_file,
       heartbeatMs: config.ipc.heartbeat_interval,
       maxConnections: config.ipc.max_connections,
+      status: { version: packageVersion(), mode: config.mode, startedAt: Date.now() },
       logger: logger.child({ component: 'ipc' }),
     });
   }

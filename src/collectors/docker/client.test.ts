@@ -145,7 +145,8 @@ describe('DockerClient against a fake daemon', () => {
     const c = new DockerClient('unix:///nonexistent/docker.sock');
     const ping = await c.ping();
     await c.close();
-    expect(ping).toMatchObject({ ok: false, denied: false });
+    expect(ping.ok).toBe(false);
+    expect(ping).not.toHaveProperty('denied');
   });
 
   it('ping reports a daemon that answers 401 or 403 as a refusal (an authorization plugin, a proxy)', async () => {

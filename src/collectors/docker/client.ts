@@ -87,14 +87,14 @@ export class DockerClient {
   }
 
   /** True when `/_ping` answers `OK`. Never throws. */
-  /** `denied`: the daemon is there but refuses us (EACCES on its socket, HTTP 401/403). */
-  async ping(signal?: AbortSignal, timeoutMs = 2_000): Promise<{ ok: true } | { ok: false; reason: string; denied: boolean }> {
+  /** `denied` (set only when true): the daemon is there but refuses us (EACCES on its socket, HTTP 401/403). */
+  async ping(signal?: AbortSignal, timeoutMs = 2_000): Promise<{ ok: true } | { ok: false; reason: string; denied?: true }> {
     try {
       const res = await this.call((http) => http.request('/_ping', { timeoutMs, ...(signal ? { signal } : {}) }));
       if (res.status === 200 && res.body.trim() === 'OK') return { ok: true };
-      return { ok: false, reason: `${this.display}/_ping answered HTTP ${res.status}`, denied: res.status === 401 || res.status === 403 };
+      return { ok: false, reason: `${this.display}/_ping answered HTTP ${res.status}`, ...(res.status === 401 || res.status === 403 ? { denied: true as const } : {}) };
     } catch (error) {
-      return { ok: false, reason: causeMessage(error), denied: isAccessDenied(error) };
+      return { ok: false, reason: causeMessage(error), ...(isAccessDenied(error) ? { denied: true as const } : {}) };
     }
   }
 

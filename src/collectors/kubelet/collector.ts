@@ -130,7 +130,8 @@ export class KubeletCollector implements Collector {
       // health says what to fix instead of "not detected".
       if (error instanceof KubeletTlsError) return { available: true };
       // A token file we may not read is a permission to fix, not an absent kubelet.
-      return { available: false, reason: `kubelet ${this.client.url}: ${causeMessage(error)}`, denied: isAccessDenied(error) };
+      const reason = `kubelet ${this.client.url}: ${causeMessage(error)}`;
+      return isAccessDenied(error) ? { available: false, reason, denied: true } : { available: false, reason };
     }
   }
 

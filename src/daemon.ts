@@ -11,6 +11,7 @@ import { collectorsFromConfig } from './collectors/registry.js';
 import { checkDaemonConfig, type TaggerConfig } from './config.js';
 import { createTagger } from './create-tagger.js';
 import { ConfigError, causeMessage } from './errors.js';
+import { packageVersion } from './cli/version.js';
 import { IpcServer } from './ipc/server.js';
 import { loadServerTls, type ServerTls } from './ipc/tls.js';
 import type { Logger } from './logger.js';
@@ -71,6 +72,7 @@ export class Daemon {
       authTokenFile: config.ipc.auth_token_file,
       heartbeatMs: config.ipc.heartbeat_interval,
       maxConnections: config.ipc.max_connections,
+      status: { version: packageVersion(), mode: config.mode, startedAt: Date.now() },
       logger: logger.child({ component: 'ipc' }),
     });
   }

@@ -129,6 +129,22 @@ export function isTaggerError(err: unknown, code?: TaggerErrorCode): err is Tagg
   return err instanceof TaggerError && (code === undefined || err.code === code);
 }
 
+/**
+ * Whether an error (or one of its causes) says a source is there but refuses us: EACCES or EPERM
+ * on its socket or file, or HTTP 401/403. Health reports that as a failure to fix, never as an
+ * absent source.
+ */
+export function isAccessDenied(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < 8; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'EACCES' || code === 'EPERM') return true;
+    if (current instanceof HttpStatusError && (current.status === 401 || current.status === 403)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** A one-line message for any thrown value, for logs and health reasons. */
 export function causeMessage(cause: unknown): string {
   if (cause instanceof Error) {

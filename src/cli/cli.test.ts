@@ -7,7 +7,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Collector } from '../collectors/collector.js';
 import { C1, C2, TOKEN, info, startHarness, tempDir, type Harness } from '../ipc/test-support/harness.js';
+import { LocalTagger } from '../tagger/local-tagger.js';
+import { until } from '../test-support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -80,6 +83,42 @@ describe('client commands against a daemon', () => {
     expect(known.stdout).toContain('Source kubelet:\n  low:          kube_namespace:default\n  orchestrator: pod_name:web-0');
   });
 
+  it('status prints the tagger section, --json the /v1/status body, exit 0 when healthy', async () => {
+    const text = await cli(['status', '--config', config]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^Tagger\n======\n\n {2}Version: unknown\n {2}Mode: local\n {2}PID: \d+\n {2}Started: .* \(uptime \d+s\)\n {2}Status: healthy\n/);
+    expect(text.stdout).toContain('  Entities\n  --------\n    Total: 2\n');
+    expect(text.stdout).toContain('      container_id: 2\n');
+    expect(text.stdout).toContain('      docker: container_id 2\n      kubelet: container_id 1\n');
+    const json = await cli(['status', '--json', '--config', config]);
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.stdout) as { healthy: boolean; entities: { total: number; by_kind: Record<string, number> }; ipc: { requests: Record<string, number> } };
+    expect(body.healthy).toBe(true);
+    expect(body.entities).toMatchObject({ total: 2, by_kind: { container_id: 2 } });
+    // The first status call was counted.
+    expect(body.ipc.requests['/v1/status 200']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('status exits 1 with one line naming the unhealthy collector', async () => {
+    const refused: Collector = {
+      name: 'docker',
+      detect: async () => ({ available: false, reason: 'connect EACCES /var/run/docker.sock', denied: true }),
+      health: () => ({ healthy: true, message: 'unused' }),
+    };
+    const sick = await startHarness({ dir, socketPath: join(dir, 'sick.sock'), tagger: new LocalTagger({ collectors: [refused] }) });
+    try {
+      await until(() => !sick.tagger.health().healthy, 5_000, 'the refusal seen');
+      const res = await cli(['status'], { TAGGER_IPC_SOCKET: sick.socket, TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain('  Status: UNHEALTHY\n');
+      expect(res.stdout).toContain('    docker\n      State: detecting\n      Health: unhealthy: access denied: connect EACCES /var/run/docker.sock\n');
+      expect(res.stderr).toBe('tagger: unhealthy: docker: access denied: connect EACCES /var/run/docker.sock\n');
+    } finally {
+      await sick.server.stop(100);
+      await sick.tagger.stop();
+    }
+  });
+
   it('finds the daemon through TAGGER_IPC_SOCKET and TAGGER_IPC_AUTH_TOKEN_FILE', async () => {
     const res = await cli(['tag', C2], { TAGGER_IPC_SOCKET: h.socket, TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
     expect(res).toEqual({ code: 0, stdout: 'image_name:redis\n', stderr: '' });
@@ -119,10 +158,12 @@ describe('exit codes and errors', () => {
   });
 
   it('1 when the daemon is not there, with a hint', async () => {
-    const res = await cli(['list'], { TAGGER_IPC_SOCKET: join(dir, 'nobody.sock'), TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
-    expect(res.code).toBe(1);
-    expect(res.stderr.trim().split('\n')).toHaveLength(1);
-    expect(res.stderr).toMatch(/cannot reach .*nobody\.sock.*is `tagger run` running\?/);
+    for (const command of ['list', 'status']) {
+      const res = await cli([command], { TAGGER_IPC_SOCKET: join(dir, 'nobody.sock'), TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') });
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+      expect(res.stderr).toMatch(/cannot reach .*nobody\.sock.*is `tagger run` running\?/);
+    }
   });
 
   it('0 for --help everywhere and version', async () => {

@@ -7,7 +7,8 @@ import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
 import { listCommand } from './list.js';
 import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
 import { tagCommand } from './tag.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand, listCommand, tagCommand, explainCommand, demoCommand, versionCommand];
+export const COMMANDS: readonly CliCommand[] = [runCommand, listCommand, tagCommand, explainCommand, statusCommand, demoCommand, versionCommand];

@@ -29,8 +29,12 @@ export interface CollectorContext {
   readonly markSynced: () => void;
 }
 
-/** `available`: start it; `unavailable`: not there yet, ask again later (with backoff). */
-export type DetectResult = { readonly available: true } | { readonly available: false; readonly reason: string };
+/**
+ * `available`: start it; unavailable: not there yet, ask again later (with backoff). `denied`: it
+ * is there but refuses us (EACCES on its socket, HTTP 401/403): still retried, but unhealthy with
+ * the reason, since a permission to fix is not an absent source.
+ */
+export type DetectResult = { readonly available: true } | { readonly available: false; readonly reason: string; readonly denied?: boolean };
 
 export interface CollectorHealth {
   readonly healthy: boolean;

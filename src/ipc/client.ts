@@ -9,6 +9,7 @@ import type { Origin } from '../origin/types.js';
 import type { Cardinality } from '../types.js';
 import { readTokenFile } from './auth.js';
 import type { ExplainReport } from './explain.js';
+import type { StatusBody } from './status.js';
 import { decodeStreamLine, originQuery, splitEntityLine, type EncodedEntityMessage, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
 
 export interface IpcClientOptions {
@@ -83,6 +84,10 @@ export class IpcClient {
     const query = originQuery(origin);
     query.set('cardinality', cardinality);
     return this.getJson<OriginBody>(`/v1/origin?${query.toString()}`, signal);
+  }
+
+  status(signal?: AbortSignal): Promise<StatusBody> {
+    return this.getJson<StatusBody>('/v1/status', signal);
   }
 
   /** /healthz needs no token; a 503 is an answer, not an error. */

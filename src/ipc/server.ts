@@ -18,6 +18,7 @@ import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { isLoopbackHost, listenTcp, listenUnix, parseTcpAddress, prepareSocketPath } from './listen.js';
 import { createMetricsRegistry, newServerStats, type ServerStats } from './metrics.js';
+import { statusBody, type StatusInfo } from './status.js';
 import {
   entitiesBody,
   errorResponse,
@@ -60,6 +61,8 @@ export interface IpcServerOptions {
   /** Ages the stream encoder's cache. */
   readonly clock?: Clock;
   readonly heartbeatMs?: number;
+  /** Version and mode for GET /v1/status; default the server's own start, version "unknown". */
+  readonly status?: StatusInfo;
   readonly maxConnections?: number;
   /** Initial syncs of /v1/stream served at once; others wait up to syncWaitMs, then get 503. */
   readonly maxConcurrentSyncs?: number;
@@ -95,7 +98,7 @@ const LARGE_BODY = 64 * 1024;
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
-const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/healthz', '/metrics']);
+const ROUTES = new Set(['/v1/tags', '/v1/entities', '/v1/stream', '/v1/origin', '/v1/explain', '/v1/status', '/healthz', '/metrics']);
 
 export class IpcServer {
   readonly stats: ServerStats = newServerStats();
@@ -114,9 +117,11 @@ export class IpcServer {
   private readonly encoder: StreamEncoder;
   private checker: TokenChecker | undefined;
   private tcp: { host: string; port: number } | undefined;
+  private readonly statusInfo: StatusInfo;
 
   constructor(options: IpcServerOptions) {
     this.options = options;
+    this.statusInfo = options.status ?? { version: 'unknown', mode: 'local', startedAt: Date.now() };
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.stallTimeoutMs = options.streamStallTimeoutMs ?? 10_000;
@@ -310,6 +315,8 @@ export class IpcServer {
           return await this.origin(res, params);
         case '/v1/explain':
           return this.send(res, route, 200, explainEntity(this.options.tagger, requiredParam(params, 'entity')));
+        case '/v1/status':
+          return this.send(res, route, 200, statusBody(this.options.tagger, this.stats, this.statusInfo, Date.now()));
         case '/metrics': {
           const text = await this.registry.metrics();
           res.setHeader('content-type', this.registry.contentType);

@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Collector, CollectorContext, CollectorHealth, FetchResult, TagSink } from '../collectors/collector.js';
-import { causeMessage } from '../errors.js';
+import { causeMessage, isAccessDenied } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff, BackoffPresets, reconnectForever, sleep } from '../net/backoff.js';
 import type { EntityId } from '../types.js';
@@ -29,6 +29,8 @@ export class CollectorRunner {
   readonly collector: Collector;
   private stateNow: CollectorState = 'stopped';
   private detectMessage = 'not started';
+  /** The last detection found the source but was refused (see DetectResult.denied). */
+  private detectDenied = false;
   private syncedNow = false;
   /** Made once the collector runs; its loops and every fetch share it (no logger child per fetch). */
   private ctx: CollectorContext | undefined;
@@ -75,7 +77,7 @@ export class CollectorRunner {
 
   /** `started`: whether the tagger is; a stopped collector of a stopped tagger is not unhealthy. */
   health(started: boolean): CollectorHealth & { state: CollectorState } {
-    const h = this.stateNow === 'running' ? this.collector.health() : { healthy: this.stateNow !== 'stopped' || !started, message: this.detectMessage };
+    const h = this.stateNow === 'running' ? this.collector.health() : { healthy: !this.detectDenied && (this.stateNow !== 'stopped' || !started), message: this.detectMessage };
     return { ...h, state: this.stateNow };
   }
 
@@ -96,20 +98,25 @@ export class CollectorRunner {
     const detectBackoff = new Backoff(BackoffPresets.detect);
     while (collector.detect && !signal.aborted) {
       let reason: string;
+      let denied: boolean;
       try {
         const result = await collector.detect(signal);
         if (result.available) break;
         reason = result.reason;
+        denied = result.denied === true;
       } catch (error) {
         reason = causeMessage(error);
+        denied = isAccessDenied(error);
       }
-      this.detectMessage = `not detected: ${reason}`;
+      this.detectDenied = denied;
+      this.detectMessage = denied ? `access denied: ${reason}` : `not detected: ${reason}`;
       // Not there yet: readiness does not wait for a source that may never come.
       this.markSynced();
       log.debug({ reason }, 'collector not available, will retry');
       if (!(await sleepUnlessAborted(detectBackoff.next(), signal))) return;
     }
     if (signal.aborted) return;
+    this.detectDenied = false;
     this.syncedNow = false;
     this.stateNow = 'running';
     log.info({}, 'collector started');

@@ -185,6 +185,35 @@ describe('LocalTagger', () => {
     expect(tagger.health().collectors.docker?.state).toBe('running');
   });
 
+  it('a source that refuses access is unhealthy with the reason, never "not detected", and recovers when allowed', async () => {
+    let allowed = false;
+    const streamer = new FakeStreamer([tags('docker', C1, ['a:1'])]);
+    const refused: Collector = {
+      name: 'docker',
+      detect: async (): Promise<DetectResult> =>
+        allowed ? { available: true } : { available: false, reason: 'connect EACCES /var/run/docker.sock', denied: true },
+      run: (ctx) => streamer.run(ctx),
+      health: () => streamer.health(),
+    };
+    // A detect() that throws an access error is classified the same way.
+    const tokenUnreadable: Collector = {
+      name: 'kubelet',
+      detect: () => Promise.reject(Object.assign(new Error('open /token: permission denied'), { code: 'EACCES' })),
+      health: () => ({ healthy: true, message: 'unused' }),
+    };
+    const tagger = make({ collectors: [refused, tokenUnreadable] });
+    await tagger.start();
+    await tagger.ready();
+    await until(() => tagger.health().collectors.docker?.message.startsWith('access denied') === true && tagger.health().collectors.kubelet?.message.startsWith('access denied') === true, 5_000, 'both detections refused');
+    const health = tagger.health();
+    expect(health.healthy).toBe(false);
+    expect(health.collectors.docker).toMatchObject({ healthy: false, state: 'detecting', message: 'access denied: connect EACCES /var/run/docker.sock' });
+    expect(health.collectors.kubelet).toMatchObject({ healthy: false, message: 'access denied: open /token: permission denied (EACCES)' });
+    allowed = true;
+    await until(() => tagger.health().collectors.docker?.state === 'running', 10_000, 'the source allowed and running');
+    expect(tagger.health().collectors.docker?.healthy).toBe(true);
+  });
+
   it('prunes on its interval and adds global tags on request', async () => {
     const streamer = new FakeStreamer([tags('docker', C1, ['a:1'])]);
     const tagger = make({ collectors: [streamer], deletionGraceMs: 0, pruneIntervalMs: 20, globalTags: { low: ['cluster_name:prod'] } });

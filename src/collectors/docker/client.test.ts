@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTaggerError } from '../../errors.js';
 import { API_VERSION_OURS, DockerClient, compareApiVersions, negotiateApiVersion } from './client.js';
@@ -139,11 +141,28 @@ describe('DockerClient against a fake daemon', () => {
     expect(fake.requests.map((r) => r.path)).toEqual(['/_ping', '/version', '/v1.41/containers/json', '/v1.41/containers/71f6295a3584/json', '/v1.41/containers/nope/json']);
   });
 
-  it('ping reports a missing socket without throwing', async () => {
+  it('ping reports a missing socket without throwing, and not as a refusal', async () => {
     const c = new DockerClient('unix:///nonexistent/docker.sock');
     const ping = await c.ping();
     await c.close();
     expect(ping.ok).toBe(false);
+    expect(ping).not.toHaveProperty('denied');
+  });
+
+  it('ping reports a daemon that answers 401 or 403 as a refusal (an authorization plugin, a proxy)', async () => {
+    for (const status of [401, 403]) {
+      const server = createServer((_req, res) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end('{"message":"authorization denied by plugin"}');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const c = new DockerClient(`tcp://127.0.0.1:${port}`);
+      const ping = await c.ping();
+      await c.close();
+      await new Promise((resolve) => server.close(resolve));
+      expect(ping).toMatchObject({ ok: false, denied: true });
+    }
   });
 
   it('reads every events fixture intact when the stream is cut at random byte boundaries', async () => {

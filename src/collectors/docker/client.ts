@@ -4,7 +4,7 @@
  * ours and the daemon's, refused when the daemon is older than API 1.40 or its minimum is newer
  * than ours.
  */
-import { DecodeError, HttpStatusError, PermanentError, isTaggerError } from '../../errors.js';
+import { DecodeError, HttpStatusError, PermanentError, causeMessage, isAccessDenied, isTaggerError } from '../../errors.js';
 import { HttpClient, type Endpoint } from '../../net/http-client.js';
 import { decodeContainerList, decodeEventLine, decodeInspect, decodeVersion } from './decode.js';
 import { dockerEndpoint, explainTlsClose, loadDockerTls, type DockerTlsOptions } from './tls.js';
@@ -87,13 +87,14 @@ export class DockerClient {
   }
 
   /** True when `/_ping` answers `OK`. Never throws. */
-  async ping(signal?: AbortSignal, timeoutMs = 2_000): Promise<{ ok: true } | { ok: false; reason: string }> {
+  /** `denied` (set only when true): the daemon is there but refuses us (EACCES on its socket, HTTP 401/403). */
+  async ping(signal?: AbortSignal, timeoutMs = 2_000): Promise<{ ok: true } | { ok: false; reason: string; denied?: true }> {
     try {
       const res = await this.call((http) => http.request('/_ping', { timeoutMs, ...(signal ? { signal } : {}) }));
       if (res.status === 200 && res.body.trim() === 'OK') return { ok: true };
-      return { ok: false, reason: `${this.display}/_ping answered HTTP ${res.status}` };
+      return { ok: false, reason: `${this.display}/_ping answered HTTP ${res.status}`, ...(res.status === 401 || res.status === 403 ? { denied: true as const } : {}) };
     } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, reason: causeMessage(error), ...(isAccessDenied(error) ? { denied: true as const } : {}) };
     }
   }
 

@@ -99,7 +99,8 @@ export class DockerCollector implements Collector {
     if (options.autodetect) {
       this.detect = async (signal) => {
         const ping = await this.client.ping(signal);
-        return ping.ok ? { available: true } : { available: false, reason: ping.reason };
+        if (ping.ok) return { available: true };
+        return ping.denied ? { available: false, reason: ping.reason, denied: true } : { available: false, reason: ping.reason };
       };
     }
   }

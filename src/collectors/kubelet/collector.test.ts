@@ -295,6 +295,20 @@ describe('KubeletCollector fetch on a miss', () => {
 });
 
 describe('KubeletCollector detect', () => {
+  it('a kubelet that answers 401 (auto-detected) makes the tagger unhealthy with that reason, not "not detected"', async () => {
+    const fake = await FakeKubelet.start({ token: 'expected-token' });
+    const collector = new KubeletCollector({ client: new KubeletClient({ url: fake.url, tlsVerify: true }), extract: kubeletExtractOptions(), pollIntervalMs: 5_000, autodetect: true });
+    const tagger = new LocalTagger({ collectors: [collector], logger: silentLogger });
+    await tagger.start();
+    await tagger.ready();
+    const health = tagger.health();
+    await tagger.stop();
+    await fake.close();
+    expect(health.healthy).toBe(false);
+    expect(health.collectors.kubelet?.message).toContain('HTTP 401');
+    expect(health.collectors.kubelet?.message).not.toContain('not detected');
+  });
+
   it('available when the kubelet answers, unavailable with a reason when nothing listens', async () => {
     const fake = await FakeKubelet.start({ token: 'x' });
     const make = (url: string): KubeletCollector => new KubeletCollector({ client: new KubeletClient({ url, tlsVerify: true }), extract: kubeletExtractOptions(), pollIntervalMs: 5_000, autodetect: true });

@@ -13,7 +13,7 @@
  * misses and rate-limited, so a flood of misses for unknown containers costs little.
  */
 import { CONTAINER_PREFIX, POD_PREFIX } from '../../entity.js';
-import { causeMessage, isTaggerError } from '../../errors.js';
+import { causeMessage, isAccessDenied, isTaggerError } from '../../errors.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { OriginFacts } from '../../origin/types.js';
 import type { EntityId, TagInfo } from '../../types.js';
@@ -144,7 +144,9 @@ export class KubeletCollector implements Collector, PodContainerIndex {
       // Something speaks TLS there but we cannot verify it: a kubelet, misconfigured. Start, so
       // health says what to fix instead of "not detected".
       if (error instanceof KubeletTlsError) return { available: true };
-      return { available: false, reason: `kubelet ${this.client.url}: ${causeMessage(error)}` };
+      // A token file we may not read is a permission to fix, not an absent kubelet.
+      const reason = `kubelet ${this.client.url}: ${causeMessage(error)}`;
+      return isAccessDenied(error) ? { available: false, reason, denied: true } : { available: false, reason };
     }
   }
 

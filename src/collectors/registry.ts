@@ -10,9 +10,10 @@ import { containerdCollectorFactory } from './containerd/factory.js';
 import { kubeletCollectorFactory } from './kubelet/factory.js';
 import { ecsCollectorFactory } from './ecs/factory.js';
 import { kubernetesCollectorFactory } from './kubernetes/factory.js';
+import { staticCollectorFactory } from './static/factory.js';
 
 /** Every known collector, in start order. */
-const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory, kubernetesCollectorFactory];
+const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory, kubernetesCollectorFactory, staticCollectorFactory];
 
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
   const out: Collector[] = [];

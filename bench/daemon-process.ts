@@ -18,6 +18,9 @@ const PACKAGE_JSON = join(HERE, '..', 'package.json');
 
 export interface DaemonProcess {
   readonly pid: number;
+  /** Its unix socket and token file (for clients of its own, such as a stream reader). */
+  readonly socket: string;
+  readonly tokenFile: string;
   /** Seconds of CPU the daemon has used since it started (its /metrics, from process.cpuUsage). */
   cpuSeconds(): Promise<number>;
   /** The same from /proc/<pid>/stat (utime + stime), as top reads it: 10 ms steps. */
@@ -27,15 +30,18 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `tagger run` with `config` (YAML text; ipc.socket and the token file are added). */
-export async function startDaemon(config: string, readyTimeoutMs = 30_000): Promise<DaemonProcess> {
+/**
+ * Starts `tagger run` with `config` (YAML text; ipc.socket and the token file are added) and
+ * `env` on top of this process's environment (TAGGER_* keys the YAML cannot repeat, NODE_NAME).
+ */
+export async function startDaemon(config: string, readyTimeoutMs = 30_000, env: Readonly<Record<string, string>> = {}): Promise<DaemonProcess> {
   if (!existsSync(PACKAGE_JSON)) copyFileSync(join(HERE, '..', '..', '..', 'package.json'), PACKAGE_JSON);
   const dir = mkdtempSync(join(tmpdir(), 'tagger-bench-daemon-'));
   const socket = join(dir, 'tagger.sock');
   const tokenFile = join(dir, 'token');
   const file = join(dir, 'tagger.yaml');
   writeFileSync(file, `${config}\nipc:\n  socket: ${socket}\n  auth_token_file: ${tokenFile}\nlog:\n  level: warn\n`);
-  const child: ChildProcess = spawn(process.execPath, [ENTRY, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TAGGER_CONFIG: '' } });
+  const child: ChildProcess = spawn(process.execPath, [ENTRY, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TAGGER_CONFIG: '', ...env } });
   const http = new HttpClient(`unix://${socket}`, { timeoutMs: 5_000, connections: 1 });
   const started = Date.now();
   for (;;) {
@@ -58,6 +64,8 @@ export async function startDaemon(config: string, readyTimeoutMs = 30_000): Prom
   };
   return {
     pid: child.pid as number,
+    socket,
+    tokenFile,
     cpuSeconds: () => metric('tagger_process_cpu_seconds_total'),
     procCpuSeconds: () => procCpuSeconds(child.pid as number),
     rssBytes: () => metric('tagger_process_resident_memory_bytes'),

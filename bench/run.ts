@@ -13,9 +13,10 @@ import { ipcSuites } from './ipc/ipc.bench.js';
 import { fanoutSuites } from './ipc/fanout.bench.js';
 import { pythonSuites } from './python/python.bench.js';
 import { kubernetesSuites } from './collectors/kubernetes/kubernetes.bench.js';
+import { clusterSuites } from './cluster/cluster-latency.bench.js';
 import { originSuites } from './origin/origin.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites, ...clusterSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

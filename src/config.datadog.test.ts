@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { json, T1 } from './collectors/docker/test-support/harness.js';
 import { FakeDocker } from './collectors/docker/test-support/fake-docker.js';
 import { staticTagInfo } from './collectors/static/collector.js';
+import { collectorsFromConfig } from './collectors/registry.js';
+import { ManualClock } from './clock.js';
+import { silentLogger } from './logger.js';
 import { AGENT_MAPPINGS, agentEnvNameOf } from './config/datadog-agent.js';
 import { KEYS } from './config/schema.js';
 import { loadConfig, resolveConfig } from './config.js';
@@ -187,6 +190,14 @@ describe('datadog.config_file and the DD_* variables', () => {
     expect([...info.low].sort()).toEqual(['env:staging', 'team:infra', 'team:platform', 'url:http://x:1']);
     expect(info.orchestrator).toEqual([]);
     expect(info.high).toEqual([]);
+  });
+
+  it('runs the static collector only when tags lists a tag, in a cluster instance too', () => {
+    const names = (values: Record<string, unknown>): string[] => collectorsFromConfig({ config: resolveConfig(values), clock: new ManualClock(0), logger: silentLogger, env: {} }).map((c) => c.name);
+    const off = { docker: { enabled: false }, containerd: { enabled: false }, kubelet: { enabled: false }, ecs: { enabled: false } };
+    expect(names(off)).toEqual([]);
+    expect(names({ ...off, tags: ['team:infra'] })).toEqual(['static']);
+    expect(names({ mode: 'cluster', kubernetes: { api_url: 'https://127.0.0.1:6443' }, tags: ['team:infra'] })).toContain('static');
   });
 
   it('end to end: the datadog.yaml tags a Docker container and the global entity', async () => {

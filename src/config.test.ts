@@ -57,7 +57,7 @@ describe('config', () => {
     [{ docker: { enabeld: 'auto' } }, {}, 'docker.enabeld'],
     [{ store: { deletion_grace: 'soon' } }, {}, 'store.deletion_grace'],
     [{ docker: { enabled: 'maybe' } }, {}, 'docker.enabled'],
-    [{ mode: 'cluster' }, {}, 'mode'],
+    [{ mode: 'sidecar' }, {}, 'mode'],
     [{}, { TAGGER_KUBELET_TLS_VERIFY: 'perhaps' }, 'TAGGER_KUBELET_TLS_VERIFY'],
     [{}, { TAGGER_DOCKER_TLS_VERIFY: 'perhaps' }, 'TAGGER_DOCKER_TLS_VERIFY'],
     [{}, { TAGGER_DOCKER_LABELS_AS_TAGS: '{not json' }, 'TAGGER_DOCKER_LABELS_AS_TAGS'],

@@ -13,8 +13,8 @@ import type { Tagger, TaggerPort } from './tagger/tagger.js';
 import { LocalTagger, type LocalTaggerOptions } from './tagger/local-tagger.js';
 
 export interface CreateTaggerOptions extends Omit<LocalTaggerOptions, 'collectors'> {
-  /** `local` (default) runs collectors; `remote` follows a daemon. */
-  readonly mode?: 'local' | 'remote';
+  /** `local` (default) runs collectors; `remote` follows a daemon; `cluster` runs the API-server collector only. */
+  readonly mode?: TaggerConfig['mode'];
   /** Config as a nested object (the YAML's shape) or a loaded TaggerConfig. */
   readonly config?: TaggerConfig | Record<string, unknown>;
   /** Collectors to run instead of those the config names (tests, custom sources). */

@@ -3,11 +3,16 @@
  * another daemon), the IPC server on its socket and optional TCP address, and a clean stop on
  * SIGTERM/SIGINT within a hard deadline.
  */
+import { systemClock } from './clock.js';
 import type { Collector } from './collectors/collector.js';
+import type { PodPlacement } from './collectors/cluster-agent/ports.js';
+import { ClusterCollector } from './collectors/kubernetes/collector.js';
+import { collectorsFromConfig } from './collectors/registry.js';
 import { checkDaemonConfig, type TaggerConfig } from './config.js';
 import { createTagger } from './create-tagger.js';
-import { causeMessage } from './errors.js';
+import { ConfigError, causeMessage } from './errors.js';
 import { IpcServer } from './ipc/server.js';
+import { loadServerTls, type ServerTls } from './ipc/tls.js';
 import type { Logger } from './logger.js';
 import type { Tagger, TaggerPort } from './tagger/tagger.js';
 
@@ -17,6 +22,19 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Collectors to run instead of those the config names (the demo, tests). */
   readonly collectors?: readonly Collector[];
+}
+
+/** The TCP listener's certificate and key: both keys or neither (ConfigError naming the missing one). */
+function serverTls(config: TaggerConfig): ServerTls | undefined {
+  const { tls_cert_file: certFile, tls_key_file: keyFile } = config.ipc;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new ConfigError('ipc.tls_cert_file', 'must be set with ipc.tls_key_file');
+  if (!keyFile) throw new ConfigError('ipc.tls_key_file', 'must be set with ipc.tls_cert_file');
+  return loadServerTls({ certFile, keyFile });
+}
+
+function isPodPlacement(collector: Collector): collector is Collector & PodPlacement {
+  return typeof (collector as Partial<PodPlacement>).nodeOf === 'function';
 }
 
 /** Hard deadline for a stop: past it the process exits anyway. */
@@ -34,17 +52,22 @@ export class Daemon {
     checkDaemonConfig(config);
     this.config = config;
     this.logger = logger;
-    this.tagger = createTagger({
-      config,
-      logger,
-      mode: config.mode,
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.collectors ? { collectors: options.collectors } : {}),
-    });
+    const env = options.env ?? process.env;
+    // Built here rather than by createTagger: a cluster instance serves its per-node streams from
+    // where its API-server collector says each pod runs.
+    const collectors = config.mode === 'remote' ? undefined : (options.collectors ?? collectorsFromConfig({ config, clock: systemClock, logger, env }));
+    const placement = config.mode === 'cluster' ? collectors?.find(isPodPlacement) : undefined;
+    this.tagger = createTagger({ config, logger, mode: config.mode, env, ...(collectors ? { collectors } : {}) });
+    const tls = serverTls(config);
     this.server = new IpcServer({
       tagger: this.tagger,
       socketPath: config.ipc.socket,
       tcpAddress: config.ipc.tcp_address,
+      // Only a cluster instance serves the network (and then over TLS: the server checks).
+      allowNetwork: config.mode === 'cluster',
+      ...(tls ? { tls } : {}),
+      ...(placement ? { placement } : {}),
+      ...(placement instanceof ClusterCollector ? { clusterResources: () => placement.resources() } : {}),
       authTokenFile: config.ipc.auth_token_file,
       heartbeatMs: config.ipc.heartbeat_interval,
       maxConnections: config.ipc.max_connections,

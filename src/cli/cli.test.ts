@@ -115,7 +115,7 @@ describe('exit codes and errors', () => {
     expect(self.stderr).toMatch(/^tagger: invalid config remote\.socket: must differ from ipc\.socket .*\n$/);
     const badEnv = await cli(['run'], { TAGGER_MODE: 'sideways' });
     expect(badEnv.code).toBe(2);
-    expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local or remote/);
+    expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local, remote or cluster/);
     // The Datadog Agent's configuration: a datadog.yaml that is not there, and bad JSON in a DD_* variable.
     const noAgentFile = await cli(['run'], { TAGGER_DATADOG_CONFIG_FILE: join(dir, 'no-datadog.yaml') });
     expect(noAgentFile.code).toBe(2);

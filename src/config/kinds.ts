@@ -83,7 +83,7 @@ export const toggle: Kind<Toggle> = {
   }),
 };
 
-export const mode: Kind<'local' | 'remote'> = { schema: v.picklist(['local', 'remote'], 'must be local or remote') };
+export const mode: Kind<'local' | 'remote' | 'cluster'> = { schema: v.picklist(['local', 'remote', 'cluster'], 'must be local, remote or cluster') };
 
 export const logLevel: Kind<(typeof LOG_LEVELS)[number]> = { schema: v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`) };
 

@@ -64,6 +64,9 @@ export const CONFIG_SCHEMA = v.object({
     auth_token_file: setting(kinds.text, '/var/run/tagger/auth_token'),
     heartbeat_interval: setting(kinds.duration('100ms', '10m'), '30s'),
     max_connections: setting(kinds.positiveInt, 1024),
+    /** HTTPS on tcp_address (both or neither); a cluster instance's network address needs them. */
+    tls_cert_file: setting(kinds.text, ''),
+    tls_key_file: setting(kinds.text, ''),
   }),
   remote: section({
     socket: setting(kinds.text, ''),
@@ -111,6 +114,15 @@ export const CONFIG_SCHEMA = v.object({
     pod_annotations_as_tags: setting(kinds.rules, {}),
     /** `persistentvolumeclaim` on StatefulSet pods (the Agent's `kubernetes_persistent_volume_claims_as_tags`). */
     persistent_volume_claims_as_tags: setting(kinds.bool, true),
+    /** This node's name: the cluster tags it follows are its pods'. */
+    node_name: setting(kinds.text, '', { standardEnv: 'NODE_NAME' }),
+  }),
+  cluster_agent: section({
+    /** A cluster instance to follow, `https://host:port`; empty: none. */
+    url: setting(kinds.text, ''),
+    auth_token_file: setting(kinds.text, '/etc/tagger/cluster-token/token'),
+    ca_file: setting(kinds.text, ''),
+    tls_verify: setting(kinds.bool, true),
   }),
   kubernetes: section({
     /** Off by default: one cluster instance should watch the API server, not every node (docs/collectors/kubernetes.md). */

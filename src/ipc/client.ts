@@ -4,7 +4,7 @@
  * 401 (the daemon may have created it after we started).
  */
 import { DecodeError, HttpStatusError, TimeoutError, isTaggerError } from '../errors.js';
-import { HttpClient } from '../net/http-client.js';
+import { HttpClient, type TlsOptions } from '../net/http-client.js';
 import type { Origin } from '../origin/types.js';
 import type { Cardinality } from '../types.js';
 import { readTokenFile } from './auth.js';
@@ -12,9 +12,11 @@ import type { ExplainReport } from './explain.js';
 import { decodeStreamLine, originQuery, splitEntityLine, type EncodedEntityMessage, type EntitiesBody, type OriginBody, type StreamMessage, type TagsBody } from './protocol.js';
 
 export interface IpcClientOptions {
-  /** The daemon's unix socket path, or `address` as host:port. */
+  /** The daemon's unix socket path, or `address` as host:port (or `https://host:port`). */
   readonly socket?: string;
   readonly address?: string;
+  /** For an `https://` address: the CA to verify the daemon with, or no verification. */
+  readonly tls?: TlsOptions;
   readonly token?: string;
   readonly tokenFile?: string;
   /** Per-request timeout. Default 5 s. */
@@ -24,6 +26,8 @@ export interface IpcClientOptions {
 export interface StreamRequest {
   readonly cardinality: Cardinality;
   readonly prefixes?: readonly string[];
+  /** A cluster instance's per-node filter: only that node's pods and the global entity. */
+  readonly node?: string;
 }
 
 export interface StreamCallOptions {
@@ -54,7 +58,7 @@ export class IpcClient {
   constructor(private readonly options: IpcClientOptions) {
     const target = options.socket ? (options.socket.startsWith('unix://') ? options.socket : `unix://${options.socket}`) : options.address;
     if (!target) throw new Error('IpcClient needs socket or address');
-    this.http = new HttpClient(target, { timeoutMs: options.timeoutMs ?? 5_000 });
+    this.http = new HttpClient(target, { timeoutMs: options.timeoutMs ?? 5_000, ...(options.tls ? { tls: options.tls } : {}) });
     this.token = options.token;
   }
 
@@ -100,6 +104,7 @@ export class IpcClient {
   async stream(request: StreamRequest, onMessage: (message: StreamMessage) => void, options: StreamCallOptions = {}): Promise<void> {
     const params = new URLSearchParams({ cardinality: request.cardinality });
     for (const p of request.prefixes ?? []) params.append('prefix', p);
+    if (request.node !== undefined) params.set('node', request.node);
     let readTimeoutMs = options.readTimeoutMs ?? 90_000;
     const onEncoded = options.onEncodedEntity;
     const watchdog = new AbortController();

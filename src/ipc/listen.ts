@@ -1,7 +1,7 @@
 /**
  * Where the IPC server listens: the unix socket (a stale file from a crashed run is replaced, a
- * live one refused) and the optional TCP address (loopback only: the API is not meant for the
- * network).
+ * live one refused) and the optional TCP address (loopback only, but for a cluster instance serving
+ * node daemons over TLS: see IpcServer).
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -16,17 +16,18 @@ export class ListenError extends TaggerError {
   }
 }
 
-/** `host:port` with a loopback host; throws ConfigError naming `key` otherwise. */
-export function parseLoopbackAddress(address: string, key = 'ipc.tcp_address'): { host: string; port: number } {
+/** `host:port` (an IPv6 host in brackets); throws ConfigError naming `key` otherwise. */
+export function parseTcpAddress(address: string, key = 'ipc.tcp_address'): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(address);
   if (!m) throw new ConfigError(key, `must be host:port, got ${JSON.stringify(address)}`);
   const host = (m[1] as string).replace(/^\[|\]$/g, '');
   const port = Number(m[2]);
   if (port > 65535) throw new ConfigError(key, 'port must be at most 65535');
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
-    throw new ConfigError(key, `must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(host)}`);
-  }
   return { host, port };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Makes `path` free for a new socket, or throws when another live server holds it. */

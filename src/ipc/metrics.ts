@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TaggerCounters, TaggerPort } from '../tagger/tagger.js';
+import { registerClusterMetrics, type ResourceReports } from './cluster-metrics.js';
 
 /** Counters the IPC server keeps about itself. */
 export interface ServerStats {
@@ -23,8 +24,9 @@ export function newServerStats(): ServerStats {
   return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0, listenerErrors: 0 };
 }
 
-export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
+export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, options: { processMetrics?: boolean; clusterResources?: ResourceReports } = {}): Registry {
   const registry = new Registry();
+  if (options.clusterResources) registerClusterMetrics(registry, options.clusterResources);
   const registers = [registry];
   const counters = (): TaggerCounters => tagger.flushCounters();
 

@@ -47,6 +47,17 @@ export function parsePrefixParams(params: URLSearchParams): string[] {
   return prefixes;
 }
 
+/** A node name as Kubernetes allows it (a DNS-1123 subdomain, at most 253 characters). */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The stream's `node` filter: undefined when absent; a valid node name otherwise. */
+export function parseNodeParam(params: URLSearchParams): string | undefined {
+  const raw = single(params, 'node');
+  if (raw === undefined) return undefined;
+  if (raw.length === 0 || raw.length > 253 || !NODE_NAME.test(raw)) throw new BadRequestError('node', 'node must be a Kubernetes node name (lowercase letters, digits, - and ., at most 253)');
+  return raw;
+}
+
 /** The status and JSON body of an error; a request error is 400, anything else 500 without detail. */
 export function errorResponse(error: unknown): { status: number; body: { error: string; parameter?: string } } {
   if (error instanceof InvalidOriginError) return { status: 400, body: { error: error.message, parameter: error.parameter } };

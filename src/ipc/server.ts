@@ -5,22 +5,25 @@
  * (header and request timeouts), too many connections. Errors are JSON, never a stack.
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
-import { causeMessage } from '../errors.js';
+import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
+import { ConfigError, causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TaggerPort } from '../tagger/tagger.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
-import { listenTcp, listenUnix, parseLoopbackAddress, prepareSocketPath } from './listen.js';
+import { isLoopbackHost, listenTcp, listenUnix, parseTcpAddress, prepareSocketPath } from './listen.js';
 import { createMetricsRegistry, newServerStats, type ServerStats } from './metrics.js';
 import {
   entitiesBody,
   errorResponse,
   originEcho,
   parseCardinalityParam,
+  parseNodeParam,
   parsePrefixParams,
   requiredParam,
   type OriginBody,
@@ -30,6 +33,8 @@ import { Limiter } from '../net/limiter.js';
 import { parseOriginQuery } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
 import { StreamEncoder } from './stream-encoding.js';
+import type { ResourceReports } from './cluster-metrics.js';
+import type { ServerTls } from './tls.js';
 
 export interface IpcServerOptions {
   readonly tagger: TaggerPort;
@@ -37,6 +42,17 @@ export interface IpcServerOptions {
   readonly socketPath?: string;
   /** Loopback `host:port` (port 0 picks one); empty or absent for none. */
   readonly tcpAddress?: string;
+  /**
+   * A cluster instance serves node daemons over the network: `tcpAddress` may then be any
+   * address, and a non-loopback one must have `tls`. Otherwise it must be loopback.
+   */
+  readonly allowNetwork?: boolean;
+  /** Serve `tcpAddress` over HTTPS with this certificate and key (the unix socket stays HTTP). */
+  readonly tls?: ServerTls;
+  /** Where pods run (a cluster instance): enables `/v1/stream?node=NAME`. */
+  readonly placement?: PodPlacement;
+  /** A cluster instance's API-server watches, per resource, for /metrics. */
+  readonly clusterResources?: ResourceReports;
   /** The token file (created 0600 when missing), or the token itself. */
   readonly authTokenFile?: string;
   readonly token?: string;
@@ -108,7 +124,7 @@ export class IpcServer {
     this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
-    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true });
+    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true, ...(options.clusterResources ? { clusterResources: options.clusterResources } : {}) });
   }
 
   /** The bound TCP address (useful with port 0). */
@@ -120,16 +136,25 @@ export class IpcServer {
     const token = this.options.token ?? (this.options.authTokenFile ? ensureTokenFile(this.options.authTokenFile) : undefined);
     if (!token) throw new Error('IpcServer needs token or authTokenFile');
     this.checker = new TokenChecker(token);
-    const tcp = this.options.tcpAddress ? parseLoopbackAddress(this.options.tcpAddress) : undefined;
+    const tcp = this.options.tcpAddress ? this.checkedTcpAddress(this.options.tcpAddress) : undefined;
     if (this.options.socketPath) {
       await prepareSocketPath(this.options.socketPath);
       await listenUnix(this.watchErrors(this.newServer()), this.options.socketPath, this.backlog);
       this.logger.info({ socket: this.options.socketPath }, 'IPC listening on unix socket');
     }
     if (tcp) {
-      this.tcp = await listenTcp(this.watchErrors(this.newServer()), tcp.host, tcp.port, this.backlog);
-      this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}` }, 'IPC listening on TCP');
+      this.tcp = await listenTcp(this.watchErrors(this.newServer(this.options.tls)), tcp.host, tcp.port, this.backlog);
+      this.logger.info({ address: `${this.tcp.host}:${this.tcp.port}`, tls: this.options.tls !== undefined }, 'IPC listening on TCP');
     }
+  }
+
+  /** Loopback only, unless a cluster instance serves the network, and then only over TLS. */
+  private checkedTcpAddress(address: string): { host: string; port: number } {
+    const tcp = parseTcpAddress(address);
+    if (isLoopbackHost(tcp.host)) return tcp;
+    if (!this.options.allowNetwork) throw new ConfigError('ipc.tcp_address', `must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(tcp.host)}; only mode: cluster serves the network`);
+    if (!this.options.tls) throw new ConfigError('ipc.tls_cert_file', `ipc.tcp_address ${address} is not a loopback address: serving it needs HTTPS (set ipc.tls_cert_file and ipc.tls_key_file)`);
+    return tcp;
   }
 
   /** Forgets the cached stream encodings: the next snapshot encodes every entity (benchmarks measure it). */
@@ -172,23 +197,23 @@ export class IpcServer {
     return server;
   }
 
-  private newServer(): Server {
-    const server = createServer(
-      {
-        maxHeaderSize: this.limits.maxHeaderBytes,
-        headersTimeout: this.limits.headersTimeoutMs,
-        requestTimeout: this.limits.requestTimeoutMs,
-        keepAliveTimeout: this.limits.keepAliveTimeoutMs,
-        // Node checks the two timeouts above only this often (default 30 s).
-        connectionsCheckingInterval: Math.min(1_000, this.limits.headersTimeoutMs),
-        // Host means nothing on a unix socket, and Node would answer 400 when maxHeadersCount
-        // truncation drops it; the header count check below gives the real reason instead.
-        requireHostHeader: false,
-      },
-      (req, res) => {
-        void this.handle(req, res);
-      },
-    );
+  private newServer(tls?: ServerTls): Server {
+    const options: ServerOptions = {
+      maxHeaderSize: this.limits.maxHeaderBytes,
+      headersTimeout: this.limits.headersTimeoutMs,
+      requestTimeout: this.limits.requestTimeoutMs,
+      keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, this.limits.headersTimeoutMs),
+      // Host means nothing on a unix socket, and Node would answer 400 when maxHeadersCount
+      // truncation drops it; the header count check below gives the real reason instead.
+      requireHostHeader: false,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      void this.handle(req, res);
+    };
+    // A handshake gets the time a request's headers get (TLS's own default is 120 s).
+    const server: Server = tls ? (createHttpsServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: this.limits.headersTimeoutMs }, handler) as unknown as Server) : createServer(options, handler);
     // Node's own answer to an Expect other than 100-continue is an empty 417: make it JSON too.
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
       this.requested.add(req.socket);
@@ -200,16 +225,18 @@ export class IpcServer {
     server.maxConnections = this.options.maxConnections ?? 1024;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    // Over TLS the requests come on the TLS socket, once the handshake is done (a handshake that
+    // never ends is cut by handshakeTimeout above).
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       // Node's headersTimeout starts at a request's first byte: a connection that never sends
       // one would hold one of maxConnections for ever. It gets the same time to start.
       const idle = setTimeout(() => {
         if (!this.requested.has(socket)) refuse(socket, 408, 'Request Timeout');
       }, this.limits.headersTimeoutMs);
       idle.unref();
-      socket.once('close', () => {
-        clearTimeout(idle);
-        this.sockets.delete(socket);
-      });
+      socket.once('close', () => clearTimeout(idle));
     });
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       const [status, text] =
@@ -258,7 +285,9 @@ export class IpcServer {
         case '/v1/entities':
           return this.send(res, route, 200, entitiesBody(this.options.tagger.list()));
         case '/v1/stream': {
-          const query = { cardinality: parseCardinalityParam(params), prefixes: parsePrefixParams(params) };
+          const node = parseNodeParam(params);
+          if (node !== undefined && !this.options.placement) return this.send(res, route, 400, { error: 'node= filters a cluster instance’s stream (mode: cluster); this daemon does not know where pods run' });
+          const query = { cardinality: parseCardinalityParam(params), prefixes: parsePrefixParams(params), ...(node !== undefined ? { node } : {}) };
           this.count(route, 200);
           // HEAD gets the headers alone: Node drops a HEAD body, so a stream behind it would never
           // fill its buffer, never stall, and encode every event for nobody.
@@ -274,6 +303,7 @@ export class IpcServer {
             syncWaitMs: this.options.syncWaitMs ?? 30_000,
             stallTimeoutMs: this.stallTimeoutMs,
             closing: this.closing.signal,
+            ...(this.options.placement ? { placement: this.options.placement } : {}),
           });
         }
         case '/v1/origin':

@@ -7,10 +7,12 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
 import type { TaggerPort } from '../tagger/tagger.js';
-import type { Cardinality } from '../types.js';
+import type { Cardinality, EntityEvent, EntityId, EventEntity, MergedTags } from '../types.js';
 import type { ServerStats } from './metrics.js';
 import type { Limiter } from '../net/limiter.js';
+import { NodeFilter } from './node-filter.js';
 import { HEARTBEAT_LINE, SYNCED_LINE } from './protocol.js';
 import type { StreamEncoder } from './stream-encoding.js';
 
@@ -31,6 +33,15 @@ export interface StreamDeps {
   readonly stallTimeoutMs: number;
   /** Aborted when the server stops: streams end cleanly. */
   readonly closing: AbortSignal;
+  /** Where pods run (a cluster instance): needed by a stream with a `node` filter. */
+  readonly placement?: PodPlacement;
+}
+
+export interface StreamQuery {
+  readonly cardinality: Cardinality;
+  readonly prefixes: readonly string[];
+  /** Only this node's pods and the global entity (see node-filter.ts); needs deps.placement. */
+  readonly node?: string;
 }
 
 /** The headers of a /v1/stream response (also HEAD's whole answer). */
@@ -39,7 +50,7 @@ export function streamHeaders(heartbeatMs: number): Record<string, string> {
 }
 
 /** Serves one stream until the client goes, falls behind, or the server stops. */
-export async function serveStream(res: ServerResponse, query: { cardinality: Cardinality; prefixes: readonly string[] }, deps: StreamDeps): Promise<void> {
+export async function serveStream(res: ServerResponse, query: StreamQuery, deps: StreamDeps): Promise<void> {
   const gone = new AbortController();
   const onGone = (): void => gone.abort();
   res.on('close', onGone);
@@ -60,7 +71,22 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
 
   deps.stats.activeStreams++;
   // Live events queue from here on; the snapshot is read from the store as the socket takes it.
-  const sub = deps.tagger.subscribe({ cardinality: query.cardinality, prefixes: query.prefixes, maxPendingEvents: deps.maxPendingEvents, name: 'ipc-stream', snapshot: false });
+  const nodeFilter = query.node !== undefined && deps.placement ? new NodeFilter(query.node, deps.placement) : undefined;
+  const sub = deps.tagger.subscribe({
+    cardinality: query.cardinality,
+    prefixes: query.prefixes,
+    maxPendingEvents: deps.maxPendingEvents,
+    name: nodeFilter ? `ipc-stream node=${nodeFilter.node}` : 'ipc-stream',
+    snapshot: false,
+    ...(nodeFilter ? { filter: nodeFilter.matches } : {}),
+  });
+  // A pod bound to the node after its tags existed: events queued in order with the store's.
+  const unlistenPlacement =
+    nodeFilter && deps.placement?.onPlacementChanged?.((uids) => {
+      const events = nodeFilter.placementEvents(uids, (id) => currentEntity(deps.tagger, id, query.cardinality));
+      if (events.length > 0) sub.deliver(events);
+    });
+  const view = (batches: Iterable<readonly EntityEvent[]>): Iterable<readonly EntityEvent[]> => (nodeFilter ? translated(nodeFilter, batches) : batches);
   sub.onClose((reason) => {
     if (reason === 'closed') return;
     deps.stats.streamDrops++;
@@ -94,7 +120,7 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
   try {
     res.writeHead(200, streamHeaders(deps.heartbeatMs));
     res.flushHeaders();
-    for (const chunk of deps.encoder.chunks(deps.tagger.snapshotBatches(sub), query.cardinality)) {
+    for (const chunk of deps.encoder.chunks(view(deps.tagger.snapshotBatches(sub)), query.cardinality)) {
       if (signal.aborted) return;
       await write(chunk);
     }
@@ -111,13 +137,14 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
       if (!batch) break;
       // Coalesce what queued meanwhile into as few writes as possible.
       const batches = [batch, ...sub.drain()];
-      for (const chunk of deps.encoder.chunks(batches, query.cardinality)) {
+      for (const chunk of deps.encoder.chunks(view(batches), query.cardinality)) {
         await write(chunk);
         if (signal.aborted) break;
       }
     }
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+    unlistenPlacement?.();
     releaseSync();
     sub.close();
     deps.stats.activeStreams--;
@@ -129,6 +156,26 @@ export async function serveStream(res: ServerResponse, query: { cardinality: Car
     res.off('close', onGone);
     deps.closing.removeEventListener('abort', onGone);
   }
+}
+
+function* translated(filter: NodeFilter, batches: Iterable<readonly EntityEvent[]>): Generator<readonly EntityEvent[]> {
+  for (const batch of batches) {
+    const out = filter.translate(batch);
+    if (out.length > 0) yield out;
+  }
+}
+
+/** The entity as a subscriber at `cardinality` would get it in an event, or undefined. */
+function currentEntity(tagger: TaggerPort, id: EntityId, cardinality: Cardinality): EventEntity | undefined {
+  const tags = tagger.introspect(id).snapshot?.tags;
+  return tags && { id, tags: upTo(tags, cardinality) };
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+function upTo(tags: MergedTags, cardinality: Cardinality): MergedTags {
+  if (cardinality === 'high') return tags;
+  return { low: tags.low, orchestrator: cardinality === 'orchestrator' ? tags.orchestrator : NONE, high: NONE, standard: tags.standard };
 }
 
 function nextTurn(): Promise<void> {

@@ -25,6 +25,12 @@ export const BackoffPresets = {
   poll: { initialMs: 1_000, maxMs: 60_000 },
   /** A Kubernetes list or watch that failed (client-go's reflector: 800 ms doubling to 30 s). */
   apiServer: { initialMs: 800, maxMs: 30_000 },
+  /**
+   * A node daemon following a cluster instance: the instance is one Service for every node, so a
+   * redeploy must not leave nodes minutes behind it (a local sidecar's 5 min cap), and the jitter
+   * spreads the nodes' reconnects.
+   */
+  clusterAgent: { initialMs: 500, maxMs: 30_000, jitter: 0.5 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Delay sequence for one series of attempts; reset() after a success. */

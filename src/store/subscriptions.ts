@@ -10,6 +10,11 @@ export interface SubscribeOptions {
   readonly cardinality: Cardinality;
   /** Only entities whose ID starts with one of these (e.g. `container_id://`). */
   readonly prefixes?: readonly string[];
+  /**
+   * Only entities it accepts, asked at each event (a per-node stream's NodeFilter): the store
+   * builds no event for the others.
+   */
+  readonly filter?: (id: EntityId) => boolean;
   /** Live events a subscriber may have queued before it is dropped. Default 10,000. */
   readonly maxPendingEvents?: number;
   /** For logs and metrics. */
@@ -28,6 +33,7 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
   readonly cardinality: Cardinality;
   readonly prefixes: readonly string[] | undefined;
   readonly name: string;
+  private readonly filter: ((id: EntityId) => boolean) | undefined;
   private readonly maxPending: number;
   private readonly queue: Array<readonly EntityEvent[]> = [];
   /** Live events queued: the bound applies to these only. */
@@ -41,11 +47,13 @@ export class Subscription implements AsyncIterable<readonly EntityEvent[]> {
   constructor(options: SubscribeOptions, private readonly detach: (s: Subscription) => void) {
     this.cardinality = options.cardinality;
     this.prefixes = options.prefixes && options.prefixes.length > 0 ? [...options.prefixes] : undefined;
+    this.filter = options.filter;
     this.maxPending = options.maxPendingEvents ?? DEFAULT_MAX_PENDING_EVENTS;
     this.name = options.name ?? 'subscriber';
   }
 
   matches(id: EntityId): boolean {
+    if (this.filter && !this.filter(id)) return false;
     if (!this.prefixes) return true;
     for (const p of this.prefixes) if (id.startsWith(p)) return true;
     return false;

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/backoff.js';
+import type { TlsOptions } from '../net/http-client.js';
 import { TagStore } from '../store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
 import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
@@ -45,6 +46,10 @@ export interface RemoteTaggerOptions {
   readonly backoff?: BackoffOptions;
   /** Only entities with these prefixes are replicated. */
   readonly prefixes?: readonly string[];
+  /** Follow a cluster instance's view of one node (its pods and the global entity). */
+  readonly node?: string;
+  /** For an `https://` address (a cluster instance). */
+  readonly tls?: TlsOptions;
   /** Where this process's /proc is, for `resolveOrigin({pid})` (tests point it at a fake tree). */
   readonly procRoot?: string;
 }
@@ -183,6 +188,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
       ...(options.socket ? { socket: options.socket } : { address: options.address as string }),
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.authTokenFile ? { tokenFile: options.authTokenFile } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   }
 
@@ -241,7 +247,8 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
       if (staged) staged.set(message.id, message.encodedTags);
       else this.store.defer(message.id, message.encodedTags);
     };
-    await this.client.stream({ cardinality: 'high', ...(this.options.prefixes ? { prefixes: this.options.prefixes } : {}) }, onMessage, {
+    const request = { cardinality: 'high' as const, ...(this.options.prefixes ? { prefixes: this.options.prefixes } : {}), ...(this.options.node !== undefined ? { node: this.options.node } : {}) };
+    await this.client.stream(request, onMessage, {
       signal,
       readTimeoutMs: this.options.readTimeoutMs ?? 90_000,
       onEncodedEntity,

@@ -82,6 +82,33 @@ describe('KubeletCollector polling and diff', () => {
     expect(collector.counters.podsExtracted).toBe(24);
   });
 
+  it('tells pod -> containers listeners, after the push, which pods changed (the cluster tags follow)', async () => {
+    const { fake, collector, ctx, pushes } = await setup();
+    const seen: Array<{ uids: readonly string[]; pushed: number }> = [];
+    const unlisten = collector.onPodsChanged((uids) => seen.push({ uids, pushed: pushes.length }));
+    await collector.pull(ctx);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.uids).toHaveLength(24);
+    expect(seen[0]?.pushed).toBe(1);
+    const uid = HPA_POD.slice('kubernetes_pod_uid://'.length);
+    expect(collector.containersOf(uid)).toEqual([HPA_CONTAINER]);
+    expect(collector.containersOf('no-such-pod')).toEqual([]);
+    await collector.pull(ctx);
+    expect(seen).toHaveLength(1);
+    // A container of that pod restarts with a new ID: only that pod is reported.
+    const list = freshList();
+    const pod = list.items.find((p) => p.metadata.uid === uid);
+    pod.status.containerStatuses[0].containerID = `containerd://${NEW_ID}`;
+    fake.body = JSON.stringify(list);
+    await collector.pull(ctx);
+    expect(seen[1]?.uids).toEqual([uid]);
+    expect(collector.containersOf(uid)).toEqual([`container_id://${NEW_ID}`]);
+    unlisten();
+    fake.body = fixtureText;
+    await collector.pull(ctx);
+    expect(seen).toHaveLength(2);
+  });
+
   it('ignores churn in fields no tag comes from (resourceVersion, conditions, restart counts)', async () => {
     const { fake, collector, ctx, pushes } = await setup();
     await collector.pull(ctx);

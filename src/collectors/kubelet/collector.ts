@@ -18,6 +18,7 @@ import { deletionTagInfo } from '../../taglist.js';
 import type { OriginFacts } from '../../origin/types.js';
 import type { EntityId, TagInfo } from '../../types.js';
 import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchResult } from '../collector.js';
+import type { PodContainerIndex } from '../cluster-agent/ports.js';
 import { createHash } from 'node:crypto';
 import { KubeletTlsError, parseJsonBytes, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';
@@ -70,7 +71,7 @@ interface PodState {
 /** One item of a poll: parsed, or the state of a byte-identical item of the last good poll. */
 type PollItem = { readonly raw: unknown; readonly digest?: string } | { readonly same: PodState };
 
-export class KubeletCollector implements Collector {
+export class KubeletCollector implements Collector, PodContainerIndex {
   readonly name = KUBELET_SOURCE;
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, POD_PREFIX];
   readonly pullIntervalMs: number;
@@ -88,6 +89,9 @@ export class KubeletCollector implements Collector {
   private inflight: Promise<void> | undefined;
   private lastPollStart = Number.NEGATIVE_INFINITY;
   private healthState: CollectorHealth = { healthy: true, message: 'no poll yet' };
+  private readonly podListeners = new Set<(podUids: readonly string[]) => void>();
+  /** Pods extracted by the poll in progress (new or changed), for podListeners. */
+  private changedPods: string[] = [];
 
   constructor(options: KubeletCollectorOptions) {
     this.client = options.client;
@@ -114,6 +118,17 @@ export class KubeletCollector implements Collector {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+
+  /** The container entities of a pod in the last good poll (the cluster tags go on them). */
+  containersOf(podUid: string): readonly EntityId[] {
+    return this.pods.get(podUid)?.entities.filter((id) => id.startsWith(CONTAINER_PREFIX)) ?? [];
+  }
+
+  /** Called after each poll that pushed changes, with the pods that were new or changed. */
+  onPodsChanged(listener: (podUids: readonly string[]) => void): () => void {
+    this.podListeners.add(listener);
+    return () => this.podListeners.delete(listener);
   }
 
   /** Tracked entities (pods and containers) from the last good poll. */
@@ -164,8 +179,12 @@ export class KubeletCollector implements Collector {
       this.healthState = { healthy: false, message: `${causeMessage(error)}${kept}` };
       throw error;
     }
+    this.changedPods = [];
     const infos = this.apply(items, ctx);
     if (infos.length > 0) ctx.sink.push(infos);
+    // After the push: listeners tag containers the store now knows.
+    const changed = this.changedPods;
+    if (changed.length > 0) for (const listener of this.podListeners) listener(changed);
     this.healthState = { healthy: true, message: `polling ${this.client.url}: ${this.pods.size} pods` };
     ctx.markSynced();
   }
@@ -219,6 +238,7 @@ export class KubeletCollector implements Collector {
       const extracted = extractPod(item.raw, this.extractOptions);
       if (extracted === undefined) continue;
       this.counters.podsExtracted++;
+      this.changedPods.push(uid);
       if (extracted.problems.length > 0) ctx.logger.debug({ pod: uid, problems: extracted.problems }, 'pod metadata partly unusable');
       out.push(...withPodOrigin(extracted.infos, podOrigin(item.raw)));
       const gone = new Set<EntityId>(extracted.staleContainers);

@@ -3,17 +3,25 @@ import { systemClock } from '../../clock.js';
 import { resolveConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
+import { LocalClusterWatch } from '../cluster-agent/local-watch.js';
 import { collectorsFromConfig } from '../registry.js';
-import { ClusterCollector } from './collector.js';
+import type { ClusterCollector } from './collector.js';
+import { clusterCollectorFromConfig } from './factory.js';
 
-function build(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): ClusterCollector[] {
-  const deps = { config: resolveConfig(config), clock: systemClock, logger: silentLogger, env };
-  return collectorsFromConfig(deps).filter((c): c is ClusterCollector => c instanceof ClusterCollector);
+/** The collector as the config makes it (a node wraps it in LocalClusterWatch: cluster-agent/factory.ts). */
+function build(values: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): ClusterCollector[] {
+  const config = resolveConfig(values);
+  if (config.kubernetes.enabled === 'false') return [];
+  return [clusterCollectorFromConfig({ config, env }, config.kubernetes.enabled === 'auto')];
 }
 
 describe('kubernetes factory', () => {
   it('is registered, off by default, and named cluster', async () => {
     expect(build({})).toEqual([]);
+    const node = { kubelet: { node_name: 'node-a' }, docker: { enabled: 'false' }, containerd: { enabled: 'false' }, ecs: { enabled: 'false' }, kubernetes: { enabled: 'true', api_url: 'https://10.96.0.1:443' } };
+    const registered = collectorsFromConfig({ config: resolveConfig(node), clock: systemClock, logger: silentLogger, env: {} }).filter((c) => c instanceof LocalClusterWatch);
+    expect(registered.map((c) => c.name)).toEqual(['cluster']);
+    await Promise.all(registered.map((c) => c.close?.()));
     const [collector] = build({ kubernetes: { enabled: 'true' } }, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
     expect(collector?.name).toBe('cluster');
     expect(collector?.detect).toBeUndefined();

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
+import { agentLayer } from './config/datadog-agent.js';
 import { readDuration, type Kind } from './config/kinds.js';
 import { CONFIG_SCHEMA, KEYS, SECTIONS, type TaggerConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
@@ -59,7 +60,8 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
 /**
  * Builds a config from a nested object (as YAML gives, or `init(config)` passes) and an environment.
  * Precedence: `overrides` (the library's config object given in code), then the TAGGER_* variable,
- * then the object, then the standard variable, then the default.
+ * then the object, then the Datadog Agent's keys (its `DD_*` variables, then the `datadog.yaml` that
+ * `datadog.config_file` names), then the standard variable, then the default.
  */
 export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}, overrides: unknown = {}): TaggerConfig {
   if (isResolvedConfig(values)) return values;
@@ -68,17 +70,22 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}, over
   const layered: Record<string, unknown> = {};
   // What each value is named by in an error: the key, or the variable it came from.
   const origin = new Map<string, string>();
+  const fromAgent = agentLayer(agentConfigFile(fromCode, fromFile, env), env);
   for (const spec of KEYS.values()) {
     const { key } = spec;
     const envName = envNameOf(key);
     const fromEnv = env[envName];
     const standard = spec.standardEnv ? env[spec.standardEnv] : undefined;
+    const agent = fromAgent.get(key);
     if (key in fromCode) layered[key] = fromCode[key];
     else if (fromEnv !== undefined && fromEnv !== '') {
       layered[key] = fromText(envName, spec.fromText, fromEnv);
       origin.set(key, envName);
     } else if (key in fromFile) layered[key] = fromFile[key];
-    else if (spec.standardEnv && standard) {
+    else if (agent) {
+      layered[key] = agent.value;
+      origin.set(key, agent.origin);
+    } else if (spec.standardEnv && standard) {
       layered[key] = spec.standardEnvIsFlag ? true : fromText(spec.standardEnv, spec.fromText, standard);
       origin.set(key, spec.standardEnv);
     }
@@ -96,6 +103,16 @@ export function resolveConfig(values: unknown, env: NodeJS.ProcessEnv = {}, over
   // durations already in milliseconds are never read again as seconds.
   Object.defineProperty(config, RESOLVED, { value: true });
   return config;
+}
+
+/** `datadog.config_file` from the layers above the Agent's own (it cannot name itself). */
+function agentConfigFile(fromCode: Record<string, unknown>, fromFile: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+  const key = 'datadog.config_file';
+  const fromEnv = env[envNameOf(key)];
+  const value = key in fromCode ? fromCode[key] : fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile[key];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw new ConfigError(key, 'must be a string');
+  return value;
 }
 
 /**

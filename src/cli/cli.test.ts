@@ -155,6 +155,13 @@ describe('exit codes and errors', () => {
     const badEnv = await cli(['run'], { TAGGER_MODE: 'sideways' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toMatch(/TAGGER_MODE: must be local, remote or cluster/);
+    // The Datadog Agent's configuration: a datadog.yaml that is not there, and bad JSON in a DD_* variable.
+    const noAgentFile = await cli(['run'], { TAGGER_DATADOG_CONFIG_FILE: join(dir, 'no-datadog.yaml') });
+    expect(noAgentFile.code).toBe(2);
+    expect(noAgentFile.stderr).toMatch(/^tagger: invalid config datadog\.config_file: cannot read .*no-datadog\.yaml.*\n$/);
+    const badAgentEnv = await cli(['run'], { DD_DOCKER_LABELS_AS_TAGS: '{team' });
+    expect(badAgentEnv.code).toBe(2);
+    expect(badAgentEnv.stderr).toMatch(/^tagger: invalid config DD_DOCKER_LABELS_AS_TAGS: must be JSON.*\n$/);
   });
 
   it('1 when the daemon is not there, with a hint', async () => {

@@ -12,9 +12,10 @@ import { ecsCollectorFactory } from './ecs/factory.js';
 import { clusterTagsCollector } from './cluster-agent/factory.js';
 import { clusterCollectorFromConfig } from './kubernetes/factory.js';
 import { KubeletCollector } from './kubelet/collector.js';
+import { staticCollectorFactory } from './static/factory.js';
 
 /** Every known collector, in start order. */
-const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory];
+const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory, containerdCollectorFactory, kubeletCollectorFactory, ecsCollectorFactory, staticCollectorFactory];
 
 /**
  * The collectors of a daemon or library tagger. A cluster instance (`mode: cluster`) runs only the
@@ -23,7 +24,8 @@ const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory
  * pods' containers through the node's kubelet collector.
  */
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
-  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps, false)];
+  // A cluster instance also carries the static `tags`, as the Cluster Agent does on its global entity.
+  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps, false), ...(deps.config.tags.length > 0 ? [staticCollectorFactory.create(deps, false)] : [])];
   const out: Collector[] = [];
   for (const factory of factories) {
     const toggle = factory.enabled(deps.config);

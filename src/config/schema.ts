@@ -49,6 +49,12 @@ export const CONFIG_SCHEMA = v.object({
   mode: setting(kinds.mode, 'local'),
   /** The Kubernetes cluster's name: `kube_cluster_name` on the global entity (the cluster collector). */
   cluster_name: setting(kinds.text, ''),
+  /** Static `key:value` tags, low cardinality, on the global entity (the Agent's `tags` / `DD_TAGS`). */
+  tags: setting(kinds.list, []),
+  datadog: section({
+    /** A Datadog Agent `datadog.yaml` whose tagging keys apply where ours are unset (config/datadog-agent.ts). */
+    config_file: setting(kinds.text, ''),
+  }),
   log: section({
     level: setting(kinds.logLevel, 'info'),
   }),

@@ -9,12 +9,15 @@
 import { Client, Metadata, credentials, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { AbortedError, DecodeError, NotFoundError, SocketError, TaggerError, TimeoutError } from '../../errors.js';
 import { loadEventDecoder, type EventDecoder } from './decode.js';
+import { hostPlatform, manifestStep, type Platform } from './image-config.js';
 import { loadContainerdServices, timestampMs, type ContainerdMethods, type WireContainer, type WireEnvelope, type WireProcess } from './proto.js';
 import type { ContainerRecord, EventEnvelope, TaskRecord, TaskStatus } from './types.js';
 
 export const NAMESPACE_HEADER = 'containerd-namespace';
 /** OCI specs are a few KB (tens with CRI); anything far bigger is not worth parsing for env. */
 export const DEFAULT_SPEC_MAX_BYTES = 1024 * 1024;
+/** Manifests and indexes are a few KB; a blob past this is not one worth reading. */
+const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface ContainerdClientOptions {
   /** Path of containerd's socket (`/run/containerd/containerd.sock`). */
@@ -24,6 +27,8 @@ export interface ContainerdClientOptions {
   readonly specMaxBytes?: number;
   /** Where the .proto files are, when not beside this module (see loadContainerdServices). */
   readonly protoDir?: string;
+  /** Whose manifest an index resolves to. Default the host's (hostPlatform). */
+  readonly platform?: Platform;
 }
 
 export interface EventSubscription {
@@ -42,6 +47,11 @@ export interface ContainerdApi {
   getContainer(namespace: string, id: string, signal?: AbortSignal): Promise<ContainerRecord | undefined>;
   listTasks(namespace: string, signal?: AbortSignal): Promise<TaskRecord[]>;
   getTask(namespace: string, containerId: string, signal?: AbortSignal): Promise<TaskRecord | undefined>;
+  /**
+   * The config digest of an image for the host's platform (the Agent's image_id); undefined when
+   * the image or the blobs leading to its config are not in containerd.
+   */
+  imageConfigDigest(namespace: string, name: string, signal?: AbortSignal): Promise<string | undefined>;
   subscribe(filters: readonly string[], onEvent: (event: EventEnvelope) => void): EventSubscription;
   close(): void;
 }
@@ -56,11 +66,13 @@ export class ContainerdClient implements ContainerdApi {
   private readonly decodeEvent: EventDecoder;
   private readonly callTimeoutMs: number;
   private readonly specMaxBytes: number;
+  private readonly platform: Platform;
 
   constructor(options: ContainerdClientOptions) {
     this.target = `unix://${options.socket}`;
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.specMaxBytes = options.specMaxBytes ?? DEFAULT_SPEC_MAX_BYTES;
+    this.platform = options.platform ?? hostPlatform();
     this.methods = loadContainerdServices(options.protoDir).methods;
     this.decodeEvent = loadEventDecoder(options.protoDir);
   }
@@ -113,6 +125,33 @@ export class ContainerdClient implements ContainerdApi {
     }
   }
 
+  async imageConfigDigest(namespace: string, name: string, signal?: AbortSignal): Promise<string | undefined> {
+    let image;
+    try {
+      image = (await this.unary(this.methods.getImage, { name }, namespace, signal)).image;
+    } catch (error) {
+      if (error instanceof TaggerError && error.code === 'TAGGER_NOT_FOUND') return undefined;
+      throw error;
+    }
+    let candidates = image?.target ? [{ digest: image.target.digest, mediaType: image.target.mediaType }] : [];
+    // A manifest is one step, an index two; nested indexes are allowed one more.
+    for (let depth = 0; depth < 3 && candidates.length > 0; depth++) {
+      let next: typeof candidates = [];
+      for (const candidate of candidates) {
+        const blob = await this.readBlob(namespace, candidate.digest, signal);
+        if (!blob) continue; // a platform whose manifest was not pulled
+        const step = manifestStep(blob, candidate.mediaType, this.platform);
+        if (step?.kind === 'config') return step.digest;
+        if (step?.kind === 'index') {
+          next = [...step.manifests];
+          break;
+        }
+      }
+      candidates = next;
+    }
+    return undefined;
+  }
+
   subscribe(filters: readonly string[], onEvent: (event: EventEnvelope) => void): EventSubscription {
     const m = this.methods.subscribe;
     const call = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { filters: [...filters] }, new Metadata());
@@ -147,6 +186,44 @@ export class ContainerdClient implements ContainerdApi {
   close(): void {
     this.channel?.close();
     this.channel = undefined;
+  }
+
+  /** A content blob, whole; undefined when containerd does not have it. */
+  private readBlob(namespace: string, digest: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    const m = this.methods.readContent;
+    const what = `containerd ${m.path} ${digest} (namespace ${namespace})`;
+    if (signal?.aborted) return Promise.reject(new AbortedError(what));
+    const md = new Metadata();
+    md.set(NAMESPACE_HEADER, namespace);
+    const call = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { digest, offset: 0, size: 0 }, md, {
+      deadline: Date.now() + this.callTimeoutMs,
+    });
+    return new Promise<Buffer | undefined>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      call.on('data', (res: { data: Buffer }) => {
+        bytes += res.data.length;
+        if (bytes > MANIFEST_MAX_BYTES) {
+          settle();
+          call.cancel();
+          reject(new DecodeError(what, { cause: new Error(`blob larger than ${MANIFEST_MAX_BYTES} bytes`) }));
+          return;
+        }
+        chunks.push(res.data);
+      });
+      call.on('error', (error: ServiceError) => {
+        settle();
+        if (error.code === status.NOT_FOUND) resolve(undefined);
+        else reject(signal?.aborted ? new AbortedError(what) : grpcError(error, what, this.callTimeoutMs));
+      });
+      call.on('end', () => {
+        settle();
+        resolve(Buffer.concat(chunks));
+      });
+    });
   }
 
   private unary<Req, Res>(m: { path: string; requestSerialize: (r: Req) => Buffer; responseDeserialize: (b: Buffer) => Res }, req: Req, namespace: string | undefined, signal?: AbortSignal): Promise<Res> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
@@ -189,6 +190,45 @@ describe('ContainerdCollector.fetch and kubelet hand-off', () => {
 
     expect(await collector.fetch('container_id://sbx', ctx, signal)).toEqual({ found: false });
     expect(await collector.fetch('container_id://nope', ctx, signal)).toEqual({ found: false });
+  });
+
+  it("tags image_id with the image's config digest, read from containerd once per image name", async () => {
+    const f = await fake();
+    const c = f.containers.get('default/rec-running');
+    if (!c) throw new Error('fixture');
+    const manifest = readFileSync(new URL('./testdata/oci-manifest-busybox.json', import.meta.url));
+    const manifestDigest = 'sha256:eae484084f48d10581cb40cfc28091b46ac5f19452332856fe01e758efc5e5fe';
+    f.images.set(`default/${c.image}`, { name: c.image, labels: {}, target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length } });
+    f.blobs.set(manifestDigest, manifest);
+    f.containers.set('default/twin', { ...c, id: 'twin' });
+    f.tasks.set('default/twin', { ...f.tasks.get('default/rec-running')!, id: 'twin', containerId: 'twin' });
+    f.containers.set('default/other', { ...c, id: 'other', image: 'docker.io/library/absent:1' });
+    f.tasks.set('default/other', { ...f.tasks.get('default/rec-running')!, id: 'other', containerId: 'other' });
+    const collector = collectorFor(f);
+    cleanups.push(() => collector.close());
+    const { ctx } = ctxRecording();
+    const signal = new AbortController().signal;
+
+    const first = await collector.fetch(RUNNING, ctx, signal);
+    const twin = await collector.fetch('container_id://twin', ctx, signal);
+    const image = 'image_id:sha256:d85eec6fc3934590b85916053508450ea9c9f0eb3470a411eeb3d25273c50bfb';
+    expect(first.found && first.infos[0]?.low).toContain(image);
+    expect(twin.found && twin.infos[0]?.low).toContain(image);
+    expect(f.calls.getImage).toBe(1);
+    expect(f.calls.readContent).toBe(1);
+
+    // An image containerd does not know leaves image_id out; the container is still tagged.
+    const other = await collector.fetch('container_id://other', ctx, signal);
+    expect(other.found && other.infos[0]?.low.filter((t) => t.startsWith('image_id:'))).toEqual([]);
+    expect(other.found && other.infos[0]?.low).toContain('image_tag:1');
+    expect(collector.counters).toMatchObject({ imageLookups: 2, imageLookupErrors: 0 });
+
+    // A manifest whose blob is gone is the same: no image_id, no error.
+    f.blobs.delete(manifestDigest);
+    f.images.set('default/docker.io/local/gone:1', { name: 'docker.io/local/gone:1', labels: {}, target: { mediaType: '', digest: manifestDigest, size: 1 } });
+    f.containers.set('default/gone', { ...c, id: 'gone', image: 'docker.io/local/gone:1' });
+    const gone = await collector.fetch('container_id://gone', ctx, signal);
+    expect(gone.found && gone.infos[0]?.low.some((t) => t.startsWith('image_id:'))).toBe(false);
   });
 
   it('skips sandboxes and asks for the kubelet re-poll when a pod container starts before its pod is known', async () => {

@@ -26,6 +26,9 @@ export const CONTAINERD_SOURCE = 'containerd';
 const EVENT_FILTERS: readonly string[] = ['topic~="^/containers/"', 'topic~="^/tasks/"'];
 const MAX_QUEUE = 10_000;
 const MAX_EXITS = 4_096;
+/** Image names whose config digest is remembered, and for how long (a re-pull may move a tag). */
+const MAX_IMAGE_IDS = 1_024;
+const IMAGE_ID_TTL_MS = 5 * 60_000;
 
 export interface ContainerdCollectorOptions {
   readonly api: ContainerdApi;
@@ -63,10 +66,12 @@ export class ContainerdCollector implements Collector {
   private readonly initPids = new Map<string, number>();
   /** Exit codes of init processes seen, by entity, for explain (only recent deaths matter). */
   private readonly exitRecords = boundedCache<EntityId, ExitRecord>({ max: MAX_EXITS });
+  /** `namespace/image name` -> its config digest (image_id), or the lookup in flight; shared by the containers of one image. */
+  private readonly imageIds = boundedCache<string, Promise<string | undefined>>({ max: MAX_IMAGE_IDS, ttlMs: IMAGE_ID_TTL_MS });
   private healthState: CollectorHealth;
   private closed = false;
   /** Counts for metrics and tests. */
-  readonly counters = { sessions: 0, events: 0, pushes: 0, deletes: 0, streamErrors: 0, kubeletRequests: 0, specsSkipped: 0 };
+  readonly counters = { sessions: 0, events: 0, pushes: 0, deletes: 0, streamErrors: 0, kubeletRequests: 0, specsSkipped: 0, imageLookups: 0, imageLookupErrors: 0 };
 
   constructor(options: ContainerdCollectorOptions) {
     this.options = options;
@@ -133,7 +138,7 @@ export class ContainerdCollector implements Collector {
       const task = await this.api.getTask(namespace, id, signal);
       const running = task !== undefined && task.status !== 'STOPPED';
       if (running) this.initPids.set(id, task.pid);
-      const infos = [this.extract(container)];
+      const infos = [this.extract(container, await this.imageIdOf(container, ctx, signal))];
       if (running) {
         this.live.set(id, namespace);
       } else {
@@ -222,7 +227,7 @@ export class ContainerdCollector implements Collector {
         if (!task && this.live.get(container.id) !== namespace) continue;
         if (task) this.initPids.set(container.id, task.pid);
         live.set(container.id, namespace);
-        infos.push(this.extract(container));
+        infos.push(this.extract(container, await this.imageIdOf(container, ctx, ctx.signal)));
       }
     }
     for (const id of this.live.keys()) {
@@ -273,9 +278,10 @@ export class ContainerdCollector implements Collector {
   private async refresh(namespace: string, id: string, ctx: CollectorContext, started: boolean): Promise<void> {
     const container = await this.api.getContainer(namespace, id, ctx.signal);
     if (!container || isSandbox(container)) return;
+    const imageId = await this.imageIdOf(container, ctx, ctx.signal);
     this.live.set(id, namespace);
     this.counters.pushes++;
-    ctx.sink.push([this.extract(container)]);
+    ctx.sink.push([this.extract(container, imageId)]);
     const pod = started ? podEntityOf(container.labels) : undefined;
     if (pod && !ctx.knows(pod)) {
       // A pod's container started before the kubelet collector's next poll: ask it now.
@@ -295,9 +301,29 @@ export class ContainerdCollector implements Collector {
     return deletionTagInfo(CONTAINERD_SOURCE, containerEntityId(id));
   }
 
-  private extract(container: ContainerRecord): TagInfo {
+  /**
+   * The image's config digest, looked up once per image name (and namespace) for all its
+   * containers. A failed lookup only leaves image_id out: it is not kept, the next container asks again.
+   */
+  private imageIdOf(container: ContainerRecord, ctx: CollectorContext, signal: AbortSignal): Promise<string | undefined> {
+    if (!container.image) return Promise.resolve(undefined);
+    const key = `${container.namespace}/${container.image}`;
+    const cached = this.imageIds.get(key);
+    if (cached) return cached;
+    this.counters.imageLookups++;
+    const lookup = this.api.imageConfigDigest(container.namespace, container.image, signal).catch((error: unknown) => {
+      this.counters.imageLookupErrors++;
+      if (this.imageIds.peek(key) === lookup) this.imageIds.delete(key);
+      ctx.logger.debug({ image: container.image, namespace: container.namespace, error: causeMessage(error) }, 'containerd image lookup failed; image_id left out');
+      return undefined;
+    });
+    this.imageIds.set(key, lookup);
+    return lookup;
+  }
+
+  private extract(container: ContainerRecord, imageId: string | undefined): TagInfo {
     if (container.specSkipped) this.counters.specsSkipped++;
-    const info = extractContainer(container, { source: CONTAINERD_SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
+    const info = extractContainer(imageId ? { ...container, imageId } : container, { source: CONTAINERD_SOURCE, labelRules: this.options.labelRules, envRules: this.options.envRules });
     const origin = containerdOrigin(this.initPids.get(container.id));
     return origin ? { ...info, origin } : info;
   }

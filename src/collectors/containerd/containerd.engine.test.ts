@@ -51,6 +51,18 @@ async function runningTasks(): Promise<string[]> {
     .map((f) => f[0] as string)
     .sort();
 }
+/** The image's config digest as ctr shows it: its target blob, through the index's amd64/arm64 entry if it is one. */
+async function configDigestByCtr(image: string): Promise<string> {
+  const row = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${image} `));
+  let digest = row?.trim().split(/\s+/)[2] ?? '';
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  for (let i = 0; i < 3; i++) {
+    const doc = JSON.parse(await ctr('content', 'get', digest)) as { config?: { digest: string }; manifests?: Array<{ digest: string; platform?: { os: string; architecture: string } }> };
+    if (doc.config) return doc.config.digest;
+    digest = doc.manifests?.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch)?.digest ?? '';
+  }
+  throw new Error(`no config digest for ${image}`);
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const waitFor = <T,>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> => waitForValue(check, what, timeoutMs, 20);
 
@@ -87,6 +99,7 @@ describe.skipIf(!SOCKET)('containerd collector against real containerd', () => {
     }, 'tags of the new container');
     expect([...tags].sort()).toEqual(
       [
+        `image_id:${await configDigestByCtr(IMAGE)}`,
         `image_name:${IMAGE.replace(/:[^:/]+$/, '')}`,
         'image_tag:latest',
         'short_image:busybox',

@@ -150,7 +150,9 @@ describe.skipIf(!SOCKET)('containerd collector and a CRI pod (real containerd)',
 
     const high = await waitFor(() => tagger.store.lookup(entity, 'high'), 'the container tagged');
     t.visible = watch.added.get(entity) ?? performance.now();
-    expect([...high].sort()).toEqual(
+    // image_id: the image's config digest, read from containerd as the Agent's containerd collector does.
+    expect(high.filter((tag) => tag.startsWith('image_id:'))).toEqual([expect.stringMatching(/^image_id:sha256:[0-9a-f]{64}$/)]);
+    expect(high.filter((tag) => !tag.startsWith('image_id:')).sort()).toEqual(
       [
         `kube_namespace:${POD.namespace}`,
         `pod_name:${POD.name}`,

@@ -41,7 +41,7 @@ export interface ExtractOptions {
 
 /**
  * What the tags need of a container. `imageId` is the image's config digest (the Agent's image_id
- * on containerd); the client does not look images up yet, so it is tagged once one is supplied.
+ * on containerd), which the collector looks up per image name; absent when containerd has none.
  */
 type ContainerFacts = Pick<ContainerRecord, 'id' | 'labels' | 'image' | 'env'> & { readonly imageId?: string };
 

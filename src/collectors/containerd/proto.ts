@@ -9,7 +9,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 export const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
-const FILES = ['containers.proto', 'tasks.proto', 'namespaces.proto', 'events.proto'];
+const FILES = ['containers.proto', 'tasks.proto', 'namespaces.proto', 'events.proto', 'images.proto', 'content.proto'];
 
 /** google.protobuf.Any as proto-loader decodes it (field names kept as in the well-known type). */
 export interface WireAny {
@@ -35,6 +35,16 @@ export interface WireProcess {
   exitStatus: number;
   exitedAt?: WireTimestamp | null;
 }
+export interface WireDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+export interface WireImage {
+  name: string;
+  labels: Record<string, string>;
+  target?: WireDescriptor | null;
+}
 export interface WireEnvelope {
   timestamp?: WireTimestamp | null;
   namespace: string;
@@ -49,6 +59,8 @@ export interface ContainerdMethods {
   readonly getTask: MethodDefinition<{ containerId: string; execId?: string }, { process?: WireProcess | null }>;
   readonly listTasks: MethodDefinition<{ filter?: string }, { tasks: WireProcess[] }>;
   readonly subscribe: MethodDefinition<{ filters: string[] }, WireEnvelope>;
+  readonly getImage: MethodDefinition<{ name: string }, { image?: WireImage | null }>;
+  readonly readContent: MethodDefinition<{ digest: string; offset?: number; size?: number }, { offset: number; data: Buffer }>;
 }
 
 export interface ContainerdServices {
@@ -59,6 +71,8 @@ export interface ContainerdServices {
     readonly containers: ServiceDefinition;
     readonly tasks: ServiceDefinition;
     readonly events: ServiceDefinition;
+    readonly images: ServiceDefinition;
+    readonly content: ServiceDefinition;
   };
 }
 
@@ -77,13 +91,15 @@ export function loadContainerdServices(protoDir: string = PROTO_DIR): Containerd
   const containers = service('containerd.services.containers.v1.Containers');
   const tasks = service('containerd.services.tasks.v1.Tasks');
   const events = service('containerd.services.events.v1.Events');
+  const images = service('containerd.services.images.v1.Images');
+  const content = service('containerd.services.content.v1.Content');
   const method = <Req, Res>(s: ServiceDefinition, name: string): MethodDefinition<Req, Res> => {
     const m = (s as Record<string, MethodDefinition<Req, Res> | undefined>)[name];
     if (!m) throw new Error(`proto: method ${name} missing`);
     return m;
   };
   return {
-    services: { namespaces, containers, tasks, events },
+    services: { namespaces, containers, tasks, events, images, content },
     methods: {
       listNamespaces: method(namespaces, 'List'),
       getContainer: method(containers, 'Get'),
@@ -91,6 +107,8 @@ export function loadContainerdServices(protoDir: string = PROTO_DIR): Containerd
       getTask: method(tasks, 'Get'),
       listTasks: method(tasks, 'List'),
       subscribe: method(events, 'Subscribe'),
+      getImage: method(images, 'Get'),
+      readContent: method(content, 'Read'),
     },
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { NAMESPACE_HEADER } from '../client.js';
 import { loadEventDecoder } from '../decode.js';
-import { loadContainerdServices, type WireAny, type WireContainer, type WireEnvelope, type WireProcess, type WireTimestamp } from '../proto.js';
+import { loadContainerdServices, type WireImage, type WireAny, type WireContainer, type WireEnvelope, type WireProcess, type WireTimestamp } from '../proto.js';
 
 interface RecordedAny {
   type_url: string;
@@ -56,7 +56,10 @@ export class FakeContainerd {
   /** `ns/id` -> container; `ns/id` -> init task. Tests may edit both. */
   readonly containers = new Map<string, WireContainer>();
   readonly tasks = new Map<string, WireProcess>();
-  readonly calls = { subscribe: 0, get: 0, list: 0, missingNamespace: 0 };
+  /** `ns/name` -> image; digest -> content blob (manifests, indexes). Empty unless a test fills them. */
+  readonly images = new Map<string, WireImage>();
+  readonly blobs = new Map<string, Buffer>();
+  readonly calls = { subscribe: 0, get: 0, list: 0, missingNamespace: 0, getImage: 0, readContent: 0 };
   private readonly subscribers = new Set<ServerWritableStream<unknown, WireEnvelope>>();
   private server: Server | undefined;
   private next = 0;
@@ -119,6 +122,35 @@ export class FakeContainerd {
         },
       }),
     );
+    server.addService(
+      services.images,
+      impl({
+        Get: (call, cb) => {
+          const n = ns(call, cb);
+          if (n === undefined) return;
+          this.calls.getImage++;
+          const name = String(call.request.name);
+          const image = this.images.get(`${n}/${name}`);
+          if (image) cb(null, { image });
+          else cb({ code: status.NOT_FOUND, details: `image "${name}": not found` });
+        },
+      }),
+    );
+    server.addService(services.content, {
+      Read: (call: ServerWritableStream<{ digest: string }, { offset: number; data: Buffer }>) => {
+        this.calls.readContent++;
+        const blob = this.blobs.get(call.request.digest);
+        if (!blob) {
+          call.emit('error', { code: status.NOT_FOUND, details: `content digest ${call.request.digest}: not found` });
+          return;
+        }
+        // In two chunks, as containerd streams large blobs, so the client's reassembly is exercised.
+        const half = Math.floor(blob.length / 2);
+        call.write({ offset: 0, data: blob.subarray(0, half) });
+        call.write({ offset: half, data: blob.subarray(half) });
+        call.end();
+      },
+    });
     server.addService(services.events, {
       Subscribe: (call: ServerWritableStream<unknown, WireEnvelope>) => {
         this.calls.subscribe++;

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Collector } from '../collectors/collector.js';
 import type { ResourceReport } from '../collectors/kubernetes/collector.js';
+import { kubernetesTelemetry } from '../collectors/kubernetes/telemetry.js';
+import { LocalTagger } from '../tagger/local-tagger.js';
 import { C1, C2, POD, info, rawRequest, startHarness, type Harness } from './test-support/harness.js';
 
 let h: Harness | undefined;
@@ -17,18 +20,20 @@ function podsReport(): ResourceReport {
 }
 
 /** name -> "type|help|label names of every series", the shape a scraper relies on. */
-function shape(metrics: ReadonlyArray<{ name: string; type: string; help: string; values: ReadonlyArray<{ labels: Record<string, unknown> }> }>): Record<string, string> {
+function shape(metrics: ReadonlyArray<{ name: string; type: unknown; help: string; values: ReadonlyArray<{ labels: Record<string, unknown> }> }>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of metrics) {
     const labelSets = [...new Set(m.values.map((v) => Object.keys(v.labels).sort().join(',')))].sort();
-    out[m.name] = `${m.type}|${m.help}|${labelSets.join(';')}`;
+    out[m.name] = `${String(m.type)}|${m.help}|${labelSets.join(';')}`;
   }
   return out;
 }
 
 describe('/metrics', () => {
   it('serves every documented metric with its type, help and label names', async () => {
-    h = await startHarness({ clusterResources: () => [podsReport()] });
+    // A collector that follows nothing and reports itself unhealthy, for the per-collector series.
+    const stalled: Collector = { name: 'docker', run: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve())), health: () => ({ healthy: false, message: 'no engine' }) };
+    h = await startHarness({ tagger: new LocalTagger({ collectors: [stalled] }), metricSources: [kubernetesTelemetry(() => [podsReport()])] });
     h.tagger.store.processTagInfo([info(C1, 'docker', ['env:prod']), info(C2, 'docker', ['image_name:redis']), info(POD, 'kubelet', ['kube_namespace:default'])]);
     await h.tagger.tag(C1, 'low');
     h.tagger.counters.fetches.set('docker:found', 2);
@@ -49,7 +54,7 @@ describe('/metrics', () => {
       tagger_queries_total: 'counter|Tag queries by cardinality and result (hit, miss, fetched, empty)|cardinality,result',
       tagger_fetches_total: 'counter|Fetches on a cache miss by collector and outcome|collector,outcome',
       tagger_collector_errors_total: 'counter|Errors caught in collector loops|collector',
-      tagger_collector_healthy: 'gauge|1 when the collector is healthy|',
+      tagger_collector_healthy: 'gauge|1 when the collector is healthy|collector',
       tagger_ipc_requests_total: 'counter|IPC requests by route and status|route,status',
       tagger_ipc_auth_failures_total: 'counter|Requests refused for a missing or wrong token|',
       tagger_ipc_stream_drops_total: 'counter|Stream subscribers disconnected because they fell behind|',
@@ -66,6 +71,7 @@ describe('/metrics', () => {
     expect(body).toMatch(/^tagger_queries_total\{cardinality="low",result="hit"\} 1$/m);
     expect(body).toMatch(/^tagger_fetches_total\{collector="docker",outcome="found"\} 2$/m);
     expect(body).toMatch(/^tagger_collector_errors_total\{collector="docker"\} 3$/m);
+    expect(body).toMatch(/^tagger_collector_healthy\{collector="docker"\} 0$/m);
     expect(body).toMatch(/^tagger_origin_index\{what="ips"\} 0$/m);
     expect(body).toMatch(/^tagger_ipc_streams\{state="open"\} 0$/m);
   });

@@ -7,6 +7,7 @@ import { systemClock } from './clock.js';
 import type { Collector } from './collectors/collector.js';
 import type { PodPlacement } from './collectors/cluster-agent/ports.js';
 import { ClusterCollector } from './collectors/kubernetes/collector.js';
+import { kubernetesTelemetry } from './collectors/kubernetes/telemetry.js';
 import { collectorsFromConfig } from './collectors/registry.js';
 import { checkDaemonConfig, type TaggerConfig } from './config.js';
 import { createTagger } from './create-tagger.js';
@@ -68,7 +69,7 @@ export class Daemon {
       allowNetwork: config.mode === 'cluster',
       ...(tls ? { tls } : {}),
       ...(placement ? { placement } : {}),
-      ...(placement instanceof ClusterCollector ? { clusterResources: () => placement.resources() } : {}),
+      ...(placement instanceof ClusterCollector ? { metricSources: [kubernetesTelemetry(() => placement.resources())] } : {}),
       authTokenFile: config.ipc.auth_token_file,
       heartbeatMs: config.ipc.heartbeat_interval,
       maxConnections: config.ipc.max_connections,

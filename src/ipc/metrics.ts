@@ -1,11 +1,12 @@
 /**
  * /metrics: a prom-client registry made per server (never the global one, so two servers in one
- * process, or tests, do not share series). Values are read from the tagger's own counters at
- * scrape time through collect() callbacks: the hot paths only bump plain numbers.
+ * process, or tests, do not share series), assembled from the metric sources of the components
+ * (each defined beside its component: store/telemetry.ts, tagger/telemetry.ts...) and the IPC
+ * server's own counters. Values are read at scrape time through collect() callbacks: the hot
+ * paths only bump plain numbers.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TaggerCounters, TaggerPort } from '../tagger/tagger.js';
-import { registerClusterMetrics, type ResourceReports } from './cluster-metrics.js';
+import { splitKey, type MetricSource } from '../telemetry.js';
 
 /** Counters the IPC server keeps about itself. */
 export interface ServerStats {
@@ -24,107 +25,14 @@ export function newServerStats(): ServerStats {
   return { requests: new Map(), authFailures: 0, streamDrops: 0, stalledResponses: 0, activeStreams: 0, pendingSyncs: 0, listenerErrors: 0 };
 }
 
-export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, options: { processMetrics?: boolean; clusterResources?: ResourceReports } = {}): Registry {
+/**
+ * The registry /metrics renders: each component's metrics (`sources`, in order), then the IPC
+ * server's own, then the process's.
+ */
+export function createMetricsRegistry(sources: readonly MetricSource[], stats: ServerStats, options: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (options.clusterResources) registerClusterMetrics(registry, options.clusterResources);
+  for (const register of sources) register(registry);
   const registers = [registry];
-  const counters = (): TaggerCounters => tagger.flushCounters();
-
-  new Gauge({
-    name: 'tagger_entities',
-    help: 'Entities in the store by source and kind',
-    labelNames: ['source', 'kind'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [key, n] of tagger.storeStats().countBySourceAndKind()) {
-        const [source = '', kind = ''] = key.split('\u0000');
-        this.set({ source, kind }, n);
-      }
-    },
-  });
-  new Gauge({
-    name: 'tagger_origin_index',
-    help: 'Origin index sizes: entities with origin facts, IP addresses, cgroup inodes',
-    labelNames: ['what'],
-    registers,
-    collect() {
-      const s = tagger.originStats();
-      this.set({ what: 'entities' }, s.entities);
-      this.set({ what: 'ips' }, s.ips);
-      this.set({ what: 'inodes' }, s.inodes);
-    },
-  });
-  new Gauge({
-    name: 'tagger_store_size',
-    help: 'Store sizes: entities, pending deletes, tombstones, subscribers, distinct tag strings',
-    labelNames: ['what'],
-    registers,
-    collect() {
-      const s = tagger.storeStats();
-      this.set({ what: 'entities' }, s.size);
-      this.set({ what: 'pending_deletes' }, s.pendingDeleteCount);
-      this.set({ what: 'tombstones' }, s.tombstoneCount);
-      this.set({ what: 'subscribers' }, s.subscriberCount);
-      this.set({ what: 'distinct_tags' }, s.distinctTags);
-    },
-  });
-  new Counter({
-    name: 'tagger_store_events_total',
-    help: 'Store counters: updates, unchanged updates, deletes, prunes, tombstone drops, malformed updates, subscriber drops',
-    labelNames: ['event'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [event, n] of Object.entries(tagger.storeStats().counters)) this.inc({ event: snake(event) }, n);
-    },
-  });
-  new Counter({
-    name: 'tagger_queries_total',
-    help: 'Tag queries by cardinality and result (hit, miss, fetched, empty)',
-    labelNames: ['cardinality', 'result'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [key, n] of counters().queries) {
-        const [cardinality = '', result = ''] = key.split(':');
-        this.inc({ cardinality, result }, n);
-      }
-    },
-  });
-  new Counter({
-    name: 'tagger_fetches_total',
-    help: 'Fetches on a cache miss by collector and outcome',
-    labelNames: ['collector', 'outcome'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [key, n] of counters().fetches) {
-        const [collector = '', outcome = ''] = key.split(':');
-        this.inc({ collector, outcome }, n);
-      }
-    },
-  });
-  new Counter({
-    name: 'tagger_collector_errors_total',
-    help: 'Errors caught in collector loops',
-    labelNames: ['collector'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [collector, n] of counters().collectorErrors) this.inc({ collector }, n);
-    },
-  });
-  new Gauge({
-    name: 'tagger_collector_healthy',
-    help: '1 when the collector is healthy',
-    labelNames: ['collector'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [collector, h] of Object.entries(tagger.health().collectors)) this.set({ collector }, h.healthy ? 1 : 0);
-    },
-  });
   new Counter({
     name: 'tagger_ipc_requests_total',
     help: 'IPC requests by route and status',
@@ -133,7 +41,7 @@ export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, op
     collect() {
       this.reset();
       for (const [key, n] of stats.requests) {
-        const [route = '', status = ''] = key.split(' ');
+        const [route, status] = splitKey(key, ' ');
         this.inc({ route, status }, n);
       }
     },
@@ -191,6 +99,3 @@ export function createMetricsRegistry(tagger: TaggerPort, stats: ServerStats, op
   return registry;
 }
 
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}

@@ -14,6 +14,8 @@ import type { PodPlacement } from '../collectors/cluster-agent/ports.js';
 import { ConfigError, causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TaggerPort } from '../tagger/tagger.js';
+import { taggerMetricSources } from '../tagger/telemetry.js';
+import type { MetricSource } from '../telemetry.js';
 import { TokenChecker, ensureTokenFile } from './auth.js';
 import { explainEntity } from './explain.js';
 import { isLoopbackHost, listenTcp, listenUnix, parseTcpAddress, prepareSocketPath } from './listen.js';
@@ -34,7 +36,6 @@ import { Limiter } from '../net/limiter.js';
 import { parseOriginQuery } from '../origin/parse.js';
 import { serveStream, streamHeaders } from './stream.js';
 import { StreamEncoder } from './stream-encoding.js';
-import type { ResourceReports } from './cluster-metrics.js';
 import type { ServerTls } from './tls.js';
 
 export interface IpcServerOptions {
@@ -52,8 +53,11 @@ export interface IpcServerOptions {
   readonly tls?: ServerTls;
   /** Where pods run (a cluster instance): enables `/v1/stream?node=NAME`. */
   readonly placement?: PodPlacement;
-  /** A cluster instance's API-server watches, per resource, for /metrics. */
-  readonly clusterResources?: ResourceReports;
+  /**
+   * /metrics of components beside the tagger's own (a cluster instance's API-server watches:
+   * kubernetesTelemetry), registered before the tagger's.
+   */
+  readonly metricSources?: readonly MetricSource[];
   /** The token file (created 0600 when missing), or the token itself. */
   readonly authTokenFile?: string;
   readonly token?: string;
@@ -129,7 +133,8 @@ export class IpcServer {
     this.encoder = new StreamEncoder({ clock: options.clock ?? systemClock });
     // Every open stream listens for the stop: more than 10 is normal, not a leak to warn about.
     setMaxListeners(0, this.closing.signal);
-    this.registry = createMetricsRegistry(options.tagger, this.stats, { processMetrics: options.processMetrics ?? true, ...(options.clusterResources ? { clusterResources: options.clusterResources } : {}) });
+    const sources = [...(options.metricSources ?? []), ...taggerMetricSources(options.tagger)];
+    this.registry = createMetricsRegistry(sources, this.stats, { processMetrics: options.processMetrics ?? true });
   }
 
   /** The bound TCP address (useful with port 0). */

@@ -6,8 +6,9 @@
 import { GLOBAL_ENTITY_ID, parseCardinality, parseEntityId } from '../entity.js';
 import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
 import type { TagStore } from '../store/tag-store.js';
+import type { StoreStats } from '../store/telemetry.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
-import type { CardinalityInput, EntityIntrospection, QueryOptions, QueryResult, SourceIntrospection, StoreStats, TaggerCounters } from './tagger.js';
+import type { CardinalityInput, EntityIntrospection, QueryOptions, QueryResult, SourceIntrospection, TaggerCounters } from './tagger.js';
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 

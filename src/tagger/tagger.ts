@@ -6,7 +6,8 @@
  */
 import type { CollectorHealth } from '../collectors/collector.js';
 import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
-import type { StoreCounters } from '../store/tag-store.js';
+import type { OriginIndexSizes } from '../origin/telemetry.js';
+import type { StoreStats } from '../store/telemetry.js';
 import type { SubscribeOptions, Subscription } from '../store/subscriptions.js';
 import type { Cardinality, EntityEvent, EntityId, EntitySnapshot } from '../types.js';
 
@@ -90,18 +91,6 @@ export interface EntityIntrospection {
   readonly sources: readonly SourceIntrospection[];
 }
 
-/** The store's sizes and counters as /metrics reports them; read at scrape time. */
-export interface StoreStats {
-  readonly size: number;
-  readonly pendingDeleteCount: number;
-  readonly tombstoneCount: number;
-  readonly subscriberCount: number;
-  readonly distinctTags: number;
-  readonly counters: Readonly<StoreCounters>;
-  /** Entities by `${source}\u0000${kind}`. O(entities): for scrapes, not the hot path. */
-  countBySourceAndKind(): Map<string, number>;
-}
-
 /**
  * What the serving side needs of a tagger, local or remote: answers, IDs resolved as the tagger
  * resolves them, a snapshot it can send at its own pace, and read-only views for explain and
@@ -127,5 +116,5 @@ export interface TaggerPort {
   /** As Tagger.resolveOrigin, waiting for a fetch on a miss (a replica: for its daemon's answer). */
   lookupOrigin(origin: ParsedOrigin): Promise<OriginResolution | undefined>;
   /** The origin index's sizes, for /metrics (a replica holds no index: zeros). */
-  originStats(): { readonly entities: number; readonly ips: number; readonly inodes: number };
+  originStats(): OriginIndexSizes;
 }

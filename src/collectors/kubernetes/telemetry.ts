@@ -2,14 +2,17 @@
  * A cluster instance's /metrics for its API-server watches, per resource (pods, endpointslices,
  * services, namespaces): objects held, whether listed, lists and relists (after a 410), watch
  * restarts, events by type, and the failures of each kind. Read from the informers' own counters
- * at scrape time.
+ * at scrape time (ClusterCollector.resources()).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ResourceReport } from '../collectors/kubernetes/collector.js';
+import type { MetricSource } from '../../telemetry.js';
+import type { ResourceReport } from './collector.js';
 
-export type ResourceReports = () => readonly ResourceReport[];
+export function kubernetesTelemetry(reports: () => readonly ResourceReport[]): MetricSource {
+  return (registry) => registerKubernetesMetrics(registry, reports);
+}
 
-export function registerClusterMetrics(registry: Registry, reports: ResourceReports): void {
+function registerKubernetesMetrics(registry: Registry, reports: () => readonly ResourceReport[]): void {
   const registers = [registry];
   new Gauge({
     name: 'tagger_kubernetes_objects',

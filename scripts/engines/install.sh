@@ -27,8 +27,11 @@ if ! { [ -x "$POLICY" ] && grep -qE '^[[:space:]]*exit[[:space:]]+101' "$POLICY"
 fi
 
 # 2. Packages.
-# kubernetes-client: kubectl, the real client that proves the fake Kubernetes API server faithful.
-PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static openssl python3 kubernetes-client)
+PKGS=(docker.io curl podman runc catatonit containernetworking-plugins iptables busybox-static openssl python3)
+# kubectl, the real client that proves the fake Kubernetes API server faithful: Debian's
+# kubernetes-client, unless a kubectl is already installed (some images ship one from another
+# package, which owns /usr/bin/kubectl and makes kubernetes-client fail to unpack).
+if ! command -v kubectl >/dev/null 2>&1; then PKGS+=(kubernetes-client); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then

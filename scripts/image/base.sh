@@ -76,8 +76,11 @@ if [ ! -f "$tarball" ]; then
 		log "node does not start in the rootfs"
 		exit 1
 	fi
-	tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
-	mv "$tarball.tmp" "$tarball"
+	# A temporary name of this run's own: .ci/run builds on two engines at once, and both may make
+	# the same rootfs; each renames its own complete copy into place (the last rename wins).
+	partial=$(mktemp "$tarball.XXXXXX")
+	tar --numeric-owner -C "$root" -cf "$partial" .
+	mv -f "$partial" "$tarball"
 	log "rootfs $tarball: $(du -h "$tarball" | cut -f1)"
 fi
 

@@ -113,8 +113,15 @@ function checkReply(reply: Exchange, what: { authorized: boolean; path: string; 
       expect(r.headers.get('content-type'), context).toBe('application/json');
       if (!what.head) {
         const body = JSON.parse(r.body) as Record<string, unknown>;
-        expect(Object.keys(body), context).toEqual(['error']);
+        // `error` always; a 400 about one request parameter also names it (`parameter`, /v1/origin).
+        const keys = Object.keys(body);
+        expect(keys[0], context).toBe('error');
+        expect(keys.slice(1).every((k) => k === 'parameter'), context).toBe(true);
         expect(typeof body.error, context).toBe('string');
+        if ('parameter' in body) {
+          expect(r.status, context).toBe(400);
+          expect(typeof body.parameter, context).toBe('string');
+        }
       }
     } else if (!what.head && !r.streaming && what.path !== '/metrics') {
       expect(() => JSON.parse(r.body), context).not.toThrow();

@@ -121,6 +121,10 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     readonly queries: number;
     readonly queryErrors: number;
     readonly apiErrors: number;
+    /** Removals still due when the hard cap hit, made after it (0 on an engine that keeps pace). */
+    readonly overrunRemovals: number;
+    /** Creates dispatched before the hard cap (plan.count unless the engine fell far behind). */
+    readonly createsCompleted: number;
   }
 
   /**
@@ -150,6 +154,11 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
             inflight--;
           }),
       );
+    };
+
+    const removeTracked = async (c: Tracked): Promise<void> => {
+      await api.remove(c.id as string);
+      c.removed = true;
     };
 
     // The client: tagSync at every cardinality on every known ID, tag() now and then, until told to stop.
@@ -185,6 +194,13 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     let next = 0;
     while (Date.now() < soakDeadline) {
       const now = Date.now();
+      // Removals first: on a slow engine the creates fall behind their schedule, and a backlog
+      // of creates must not starve the removals (the live count would grow past the plan's).
+      removals.sort((a, b) => a.at - b.at);
+      while (inflight < CONCURRENCY && removals.length > 0 && (removals[0] as { at: number }).at <= now) {
+        const { c } = removals.shift() as { c: Tracked };
+        dispatch(() => removeTracked(c));
+      }
       while (inflight < CONCURRENCY && next < plan.count && now >= soakStart + next * createEvery) {
         const c = tracked[next] as Tracked;
         const keep = plan.keepEvery > 0 && next % plan.keepEvery === 0;
@@ -197,25 +213,21 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
           if (!keep) removals.push({ at: c.startedAt + lifetime, c });
         });
       }
-      removals.sort((a, b) => a.at - b.at);
-      while (inflight < CONCURRENCY && removals.length > 0 && (removals[0] as { at: number }).at <= now) {
-        const { c } = removals.shift() as { c: Tracked };
-        dispatch(async () => {
-          await api.remove(c.id as string);
-          c.removed = true;
-        });
-      }
       // Every create has completed (so every removal was scheduled) and every removal is done.
       if (next >= plan.count && removals.length === 0 && inflight === 0) break;
       await sleep(20);
     }
+    // The hard cap hit (a slow engine): the creates in flight still schedule their removals, and
+    // every removal still due is made now, so the end state is the plan's whatever the pace.
     await Promise.all(ops);
+    const overrunRemovals = removals.length;
+    await forEachLimit(removals.splice(0).map((r) => r.c), CONCURRENCY, (c) => removeTracked(c).catch(() => void apiErrors++));
     const soakMs = Date.now() - soakStart;
     // Give the last starts time to be tagged, then stop the client.
     await until(() => tracked.every((c) => !c.id || c.taggedAt !== undefined || c.removed), 5_000, 'last containers tagged').catch(() => undefined);
     querying = false;
     await client;
-    return { tracked, soakMs, queries, queryErrors, apiErrors };
+    return { tracked, soakMs, queries, queryErrors, apiErrors, overrunRemovals, createsCompleted: next };
   }
 
   it(`${CHURN_CONTAINERS} containers churned over ${SOAK_MS / 1000} s under a query flood: no query fails, all tagged in time, store exact, heap back`, async () => {
@@ -235,7 +247,7 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
     const spacesBefore = heapSpaces();
 
     // ---- the soak ----
-    const { tracked, soakMs, queries, queryErrors, apiErrors } = await churn({
+    const { tracked, soakMs, queries, queryErrors, apiErrors, overrunRemovals, createsCompleted } = await churn({
       count: CHURN_CONTAINERS,
       durationMs: SOAK_MS,
       keepEvery: KEEP_EVERY,
@@ -284,7 +296,7 @@ describe.skipIf(!ENV)('docker churn soak on real dockerd', () => {
       `[reliability] docker.churn containers=${CHURN_CONTAINERS} soak_ms=${soakMs} concurrency=${CONCURRENCY} queries=${queries} ` +
         `queries_per_s=${Math.round(queries / (soakMs / 1000))} tag_latency_p50_ms=${p50} p99_ms=${p99} max_ms=${max} ` +
         `heap_before_mb=${(heapBefore / 2 ** 20).toFixed(1)} heap_after_mb=${(heapAfter / 2 ** 20).toFixed(1)} growth_pct=${(growth * 100).toFixed(1)} data_growth_pct=${(dataGrowth * 100).toFixed(1)} spaces=${heapSpaceDelta(spacesBefore, spacesAfter)} ` +
-        `subscription_events=${subscriptionEvents} sessions=${collector.counters.sessions} inspects=${collector.counters.inspects}`,
+        `overrun_removals=${overrunRemovals} creates=${createsCompleted} subscription_events=${subscriptionEvents} sessions=${collector.counters.sessions} inspects=${collector.counters.inspects}`,
     );
     // Checked last, so the figures above are printed even when it fails.
     expect(dataGrowth).toBeLessThan(0.1);

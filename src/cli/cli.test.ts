@@ -113,6 +113,11 @@ describe('client commands against a daemon', () => {
       expect(res.stdout).toContain('  Status: UNHEALTHY\n');
       expect(res.stdout).toContain('    docker\n      State: detecting\n      Health: unhealthy: access denied: connect EACCES /var/run/docker.sock\n');
       expect(res.stderr).toBe('tagger: unhealthy: docker: access denied: connect EACCES /var/run/docker.sock\n');
+      expect(res.stdout).toContain('      Last sync: never\n      Last update: never\n');
+      expect(res.stdout).toMatch(/ {6}Recent errors:\n {8}\d{4}-\d\d-\d\dT\S+Z access denied: connect EACCES \/var\/run\/docker\.sock( \(x\d+\))?\n/);
+      const json = JSON.parse((await cli(['status', '--json'], { TAGGER_IPC_SOCKET: sick.socket, TAGGER_IPC_AUTH_TOKEN_FILE: join(dir, 'token') })).stdout) as { collectors: Record<string, { last_sync: string | null; recent_errors: Array<{ message: string }> }> };
+      expect(json.collectors['docker']?.last_sync).toBeNull();
+      expect(json.collectors['docker']?.recent_errors[0]?.message).toBe('access denied: connect EACCES /var/run/docker.sock');
     } finally {
       await sick.server.stop(100);
       await sick.tagger.stop();

@@ -1,7 +1,8 @@
 /**
  * `tagger status [--json]`: the daemon's state as `agent status` shows its tagger (version, mode,
- * uptime, each collector, entity counts, fetch and IPC counters), from GET /v1/status. Exit 0 when
- * healthy; 1 when not (one line on stderr naming the unhealthy collectors) or unreachable.
+ * uptime, each collector with its last sync and recent errors, entity counts, fetch and IPC
+ * counters), from GET /v1/status. Exit 0 when healthy; 1 when not (one line on stderr naming the
+ * unhealthy collectors) or unreachable.
  */
 import type { Command } from 'commander';
 import type { StatusBody } from '../ipc/status.js';
@@ -31,8 +32,14 @@ export function formatUptime(seconds: number): string {
   return `${d > 0 ? `${d}d ` : ''}${d > 0 || h > 0 ? `${h}h ` : ''}${d > 0 || h > 0 || m > 0 ? `${m}m ` : ''}${s}s`;
 }
 
+/** `2026-12-03T09:00:00.000Z (12s ago)`, or `never`. */
+function ago(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  return `${iso} (${formatUptime(Math.max(0, Math.round((now - Date.parse(iso)) / 1000)))} ago)`;
+}
+
 /** Sections and indentation as the Agent's status page lays out its components. */
-export function formatStatus(body: StatusBody): string {
+export function formatStatus(body: StatusBody, now = Date.now()): string {
   const lines: string[] = [];
   const section = (title: string): void => {
     lines.push('', `  ${title}`, `  ${'-'.repeat(title.length)}`);
@@ -52,7 +59,10 @@ export function formatStatus(body: StatusBody): string {
   for (const name of names) {
     const c = body.collectors[name];
     if (!c) continue;
-    lines.push(`    ${name}`, `      State: ${c.state}`, `      Health: ${c.healthy ? 'ok' : 'unhealthy'}: ${c.message}`, `      Errors: ${c.errors}`);
+    lines.push(`    ${name}`, `      State: ${c.state}`, `      Health: ${c.healthy ? 'ok' : 'unhealthy'}: ${c.message}`);
+    lines.push(`      Last sync: ${ago(c.last_sync, now)}`, `      Last update: ${ago(c.last_update, now)}`, `      Errors: ${c.errors}`);
+    if (c.recent_errors.length > 0) lines.push('      Recent errors:');
+    for (const e of c.recent_errors) lines.push(`        ${e.time} ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}`);
   }
   section('Entities');
   lines.push(`    Total: ${body.entities.total}`, `    Pending deletes: ${body.entities.pending_deletes}`, `    Tombstones: ${body.entities.tombstones}`);

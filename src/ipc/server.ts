@@ -363,7 +363,9 @@ export class IpcServer {
     const reasons = Object.entries(health.collectors)
       .filter(([, h]) => !h.healthy)
       .map(([name, h]) => `${name}: ${h.message}`);
-    this.send(res, '/healthz', health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'unhealthy', reasons, collectors: health.collectors });
+    // Each collector's health and state only: its activity (last sync, errors) is /v1/status's.
+    const collectors = Object.fromEntries(Object.entries(health.collectors).map(([name, h]) => [name, { healthy: h.healthy, message: h.message, state: h.state }]));
+    this.send(res, '/healthz', health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'unhealthy', reasons, collectors });
   }
 
   private send(res: ServerResponse, route: string, status: number, body: unknown): void {

@@ -14,6 +14,20 @@ export interface StatusInfo {
   readonly startedAt: number;
 }
 
+export interface CollectorStatusBody {
+  readonly state: CollectorState;
+  readonly healthy: boolean;
+  readonly message: string;
+  /** Errors its loops survived since the daemon started (tagger_collector_errors_total). */
+  readonly errors: number;
+  /** ISO time of its latest full sync (initial list, successful poll), null before one. */
+  readonly last_sync: string | null;
+  /** ISO time it last pushed tags, null before it did. */
+  readonly last_update: string | null;
+  /** Its latest distinct warnings and errors, newest last; `count` repeats in a row. */
+  readonly recent_errors: ReadonlyArray<{ readonly time: string; readonly message: string; readonly count: number }>;
+}
+
 export interface StatusBody {
   readonly version: string;
   readonly mode: string;
@@ -21,7 +35,7 @@ export interface StatusBody {
   readonly started_at: string;
   readonly uptime_seconds: number;
   readonly healthy: boolean;
-  readonly collectors: Record<string, { readonly state: CollectorState; readonly healthy: boolean; readonly message: string; readonly errors: number }>;
+  readonly collectors: Record<string, CollectorStatusBody>;
   readonly entities: {
     readonly total: number;
     readonly by_kind: Record<string, number>;
@@ -46,7 +60,15 @@ export function statusBody(tagger: TaggerPort, stats: ServerStats, info: StatusI
   const store = tagger.storeStats();
   const collectors: Record<string, StatusBody['collectors'][string]> = {};
   for (const [name, h] of Object.entries(health.collectors)) {
-    collectors[name] = { state: h.state, healthy: h.healthy, message: h.message, errors: counters.collectorErrors.get(name) ?? 0 };
+    collectors[name] = {
+      state: h.state,
+      healthy: h.healthy,
+      message: h.message,
+      errors: counters.collectorErrors.get(name) ?? 0,
+      last_sync: isoOrNull(h.lastSyncAt),
+      last_update: isoOrNull(h.lastUpdateAt),
+      recent_errors: h.recentErrors.map((e) => ({ time: new Date(e.at).toISOString(), message: e.message, count: e.count })),
+    };
   }
   const byKind: Record<string, number> = {};
   for (const entity of tagger.list()) {
@@ -77,4 +99,8 @@ export function statusBody(tagger: TaggerPort, stats: ServerStats, info: StatusI
       stream_subscribers: store.subscriberCount,
     },
   };
+}
+
+function isoOrNull(epochMs: number | undefined): string | null {
+  return epochMs === undefined ? null : new Date(epochMs).toISOString();
 }

@@ -10,7 +10,8 @@ import { causeMessage, isAccessDenied } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff, BackoffPresets, reconnectForever, sleep } from '../net/backoff.js';
 import type { EntityId } from '../types.js';
-import type { CollectorState } from './tagger.js';
+import { CollectorActivity, recordingLogger } from './collector-activity.js';
+import type { CollectorState, CollectorStatus } from './tagger.js';
 
 /** What a runner needs from its tagger. */
 export interface RunnerHost {
@@ -35,13 +36,24 @@ export class CollectorRunner {
   /** Made once the collector runs; its loops and every fetch share it (no logger child per fetch). */
   private ctx: CollectorContext | undefined;
   private readonly log: Logger;
+  private readonly activity: CollectorActivity;
+  /** The sink the collector pushes to: the tagger's, noting when it last did. */
+  private readonly sink: TagSink;
 
   constructor(
     collector: Collector,
     private readonly host: RunnerHost,
   ) {
     this.collector = collector;
-    this.log = host.logger.child({ collector: collector.name });
+    this.activity = new CollectorActivity(host.clock);
+    // What the collector logs at warn or error is what `tagger status` lists as its recent errors.
+    this.log = recordingLogger(host.logger.child({ collector: collector.name }), this.activity);
+    this.sink = {
+      push: (infos) => {
+        this.activity.updated();
+        host.sink.push(infos);
+      },
+    };
   }
 
   get name(): string {
@@ -76,9 +88,9 @@ export class CollectorRunner {
   }
 
   /** `started`: whether the tagger is; a stopped collector of a stopped tagger is not unhealthy. */
-  health(started: boolean): CollectorHealth & { state: CollectorState } {
-    const h = this.stateNow === 'running' ? this.collector.health() : { healthy: !this.detectDenied && (this.stateNow !== 'stopped' || !started), message: this.detectMessage };
-    return { ...h, state: this.stateNow };
+  health(started: boolean): CollectorStatus {
+    const h: CollectorHealth = this.stateNow === 'running' ? this.collector.health() : { healthy: !this.detectDenied && (this.stateNow !== 'stopped' || !started), message: this.detectMessage };
+    return { healthy: h.healthy, message: h.message, state: this.stateNow, ...this.activity.view() };
   }
 
   /** The collector's own notes on an entity (see Collector.explain). */
@@ -110,6 +122,8 @@ export class CollectorRunner {
       }
       this.detectDenied = denied;
       this.detectMessage = denied ? `access denied: ${reason}` : `not detected: ${reason}`;
+      // A source that refuses us is an error to fix; one that is absent is not.
+      if (denied) this.activity.error(this.detectMessage);
       // Not there yet: readiness does not wait for a source that may never come.
       this.markSynced();
       log.debug({ reason }, 'collector not available, will retry');
@@ -137,13 +151,16 @@ export class CollectorRunner {
   private context(signal: AbortSignal): CollectorContext {
     const { host } = this;
     return {
-      sink: host.sink,
+      sink: this.sink,
       clock: host.clock,
       logger: this.log,
       signal,
       knows: (entity, source) => host.knows(entity, source),
       requestFetch: (entity) => host.requestFetch(entity),
-      markSynced: () => this.markSynced(),
+      markSynced: () => {
+        this.activity.synced();
+        this.markSynced();
+      },
     };
   }
 

@@ -244,6 +244,12 @@ describe('LocalTagger', () => {
     expect(polls).toBeGreaterThanOrEqual(3);
     expect(tagger.counters.collectorErrors.get('kubelet')).toBe(1);
     expect(tagger.tagSync(C1)).toEqual(['kube_namespace:default']);
+    // What `tagger status` shows of it: synced since (the polls after the failure), pushed once,
+    // and the failure among its recent errors with the reason.
+    const status = tagger.health().collectors['kubelet'];
+    expect(status?.lastSyncAt).toBeGreaterThan(0);
+    expect(status?.lastUpdateAt).toBeLessThanOrEqual(status?.lastSyncAt as number);
+    expect(status?.recentErrors.map((e) => [e.message, e.count])).toEqual([['poll failed; keeping the last good state: kubelet timed out', 1]]);
   });
 });
 

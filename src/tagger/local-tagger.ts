@@ -3,7 +3,7 @@
  * and on a cache miss asks the collectors able to fetch the entity (fetch-on-miss.ts).
  */
 import { systemClock, type Clock } from '../clock.js';
-import type { Collector, CollectorHealth, TagSink } from '../collectors/collector.js';
+import type { Collector, TagSink } from '../collectors/collector.js';
 import { GLOBAL_ENTITY_ID } from '../entity.js';
 import { causeMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -15,7 +15,7 @@ import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js'
 import { CollectorRunner } from './collector-runner.js';
 import { FetchOnMiss } from './fetch-on-miss.js';
 import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
-import type { CardinalityInput, CollectorState, FetchMemo, QueryOptions, QueryResult, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
+import type { CardinalityInput, CollectorStatus, FetchMemo, QueryOptions, QueryResult, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 
 export interface LocalTaggerOptions {
   readonly collectors?: readonly Collector[];
@@ -204,7 +204,7 @@ export class LocalTagger extends StoreBackedTagger implements Tagger, TaggerPort
   }
 
   health(): TaggerHealth {
-    const collectors: Record<string, CollectorHealth & { state: CollectorState }> = {};
+    const collectors: Record<string, CollectorStatus> = {};
     let healthy = true;
     for (const runner of this.runners) {
       const h = runner.health(this.started);

@@ -148,6 +148,11 @@ describe('RemoteTagger', () => {
     expect(r.list().map((e) => e.id).sort()).toEqual([C1, POD]);
     expect(readsWhileDown).toBeGreaterThan(0);
     expect(emptyReads).toBe(0);
+    // `tagger status` of the replica: two syncs, the loss among its recent errors.
+    const status = r.health().collectors.remote;
+    expect(status?.message).toMatch(/\(2 syncs\)/);
+    expect(status?.lastSyncAt).toBeGreaterThan(0);
+    expect(status?.recentErrors.map((e) => e.message).join('\n')).toMatch(/^remote stream lost: /);
   });
 
   it('its own subscribers see a resync as ordinary events', async () => {

@@ -17,6 +17,7 @@ import { BackoffPresets, reconnectForever, type BackoffOptions } from '../net/ba
 import type { TlsOptions } from '../net/http-client.js';
 import { TagStore } from '../store/tag-store.js';
 import { StoreBackedTagger, bump, toCardinality } from './store-backed-tagger.js';
+import { CollectorActivity } from './collector-activity.js';
 import type { CardinalityInput, QueryOptions, SourceIntrospection, Tagger, TaggerHealth, TaggerPort } from './tagger.js';
 import type { Cardinality, EntityId, EventEntity, TagInfo } from '../types.js';
 import { IpcClient } from '../ipc/client.js';
@@ -70,6 +71,8 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
   private connected = false;
   private lastError = 'not connected yet';
   private syncs = 0;
+  /** The daemon as this replica's one source, for `tagger status` (syncs, updates, stream losses). */
+  private readonly activity: CollectorActivity;
   /** PIDs (in this process's namespace) and container IDs, from this replica's own memory. */
   private readonly localOrigins: OriginResolver;
   /** The forms only the daemon's indexes know, asked of the daemon. */
@@ -80,6 +83,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
     if (!options.socket && !options.address) throw new Error('remote tagger needs socket or address');
     this.options = options;
     this.logger = options.logger ?? silentLogger;
+    this.activity = new CollectorActivity(options.clock ?? systemClock);
     // Deletes come from the daemon already graced: apply them at once (remove()), no tombstones.
     // Entities stay as the daemon encoded them until first use (TagStore.defer): a process rarely
     // asks about more than a few of a node's entities.
@@ -169,7 +173,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
   health(): TaggerHealth {
     const target = this.client.target;
     const message = this.connected ? `following ${target} (${this.syncs} syncs)` : `not connected to ${target}: ${this.lastError}`;
-    return { healthy: this.connected, collectors: { [REMOTE_SOURCE]: { healthy: this.connected, message, state: this.loop ? 'running' : 'stopped' } } };
+    return { healthy: this.connected, collectors: { [REMOTE_SOURCE]: { healthy: this.connected, message, state: this.loop ? 'running' : 'stopped', ...this.activity.view() } } };
   }
 
   /** For tests and health: true between a `synced` and the next disconnect. */
@@ -201,6 +205,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
       onEnd: (error, delay) => {
         this.lastError = error === undefined ? 'the daemon ended the stream' : causeMessage(error);
         if (error !== undefined) bump(this.counters.collectorErrors, REMOTE_SOURCE);
+        this.activity.error(`remote stream lost: ${this.lastError}`);
         this.connected = false;
         this.logger.warn({ error: this.lastError, retryInMs: delay }, 'remote stream lost; serving the last replica meanwhile');
       },
@@ -229,6 +234,7 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
             syncing = false;
             this.connected = true;
             this.syncs++;
+            this.activity.synced();
             onSynced();
             this.markReady();
             this.logger.info({ entities: this.store.size }, 'remote replica synced');
@@ -237,15 +243,17 @@ export class RemoteTagger extends StoreBackedTagger implements Tagger, TaggerPor
         case 'deleted':
           if (staged) staged.delete(message.entity.id);
           else this.store.remove(message.entity.id);
-          return;
+          break;
         default:
           if (staged) staged.set(message.entity.id, message.entity);
           else this.store.processTagInfo([toTagInfo(message.entity)]);
       }
+      if (!syncing) this.activity.updated();
     };
     const onEncodedEntity = (message: EncodedEntityMessage): void => {
       if (staged) staged.set(message.id, message.encodedTags);
       else this.store.defer(message.id, message.encodedTags);
+      if (!syncing) this.activity.updated();
     };
     const request = { cardinality: 'high' as const, ...(this.options.prefixes ? { prefixes: this.options.prefixes } : {}), ...(this.options.node !== undefined ? { node: this.options.node } : {}) };
     await this.client.stream(request, onMessage, {

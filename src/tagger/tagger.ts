@@ -5,6 +5,7 @@
  * and the server never reaches into either one's store.
  */
 import type { CollectorHealth } from '../collectors/collector.js';
+import type { CollectorActivityView } from './collector-activity.js';
 import type { Origin, OriginResolution, ParsedOrigin } from '../origin/types.js';
 import type { OriginIndexSizes } from '../origin/telemetry.js';
 import type { StoreStats } from '../store/telemetry.js';
@@ -35,9 +36,14 @@ export interface TaggerCounters {
 
 export type CollectorState = 'detecting' | 'running' | 'stopped';
 
+/** One collector as health and `tagger status` see it. */
+export interface CollectorStatus extends CollectorHealth, CollectorActivityView {
+  readonly state: CollectorState;
+}
+
 export interface TaggerHealth {
   readonly healthy: boolean;
-  readonly collectors: Readonly<Record<string, CollectorHealth & { readonly state: CollectorState }>>;
+  readonly collectors: Readonly<Record<string, CollectorStatus>>;
 }
 
 /** The API both the local tagger and the remote replica offer (the contract's Library section). */

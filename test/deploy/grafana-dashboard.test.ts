@@ -1,10 +1,21 @@
 /**
- * deploy/grafana/tagger.json against a running daemon: every metric its queries use is one the
- * daemon's /metrics exposes (a `# TYPE` line), so a renamed metric cannot leave a panel empty.
+ * deploy/grafana/tagger.json against a running daemon (with a cluster instance's Kubernetes API
+ * metrics too): every metric its queries use is one the daemon's /metrics exposes (a `# TYPE`
+ * line), so a renamed metric cannot leave a panel empty; and every tagger_* metric the daemon
+ * exposes is on a panel, so a new metric cannot be left off the dashboard.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResourceReport } from '../../src/collectors/kubernetes/collector.js';
+import { kubernetesTelemetry } from '../../src/collectors/kubernetes/telemetry.js';
 import { C1, info, rawRequest, startHarness, type Harness } from '../../src/ipc/test-support/harness.js';
+
+/** One watched resource, as a cluster instance reports it. */
+const SERVICES: ResourceReport = {
+  resource: 'services',
+  state: { synced: true, watching: true, objects: 3, resourceVersion: '7', lastError: undefined },
+  stats: { lists: 1, relists: 0, listPages: 1, expiredContinues: 0, watchRestarts: 0, expired: 0, events: { added: 3, modified: 0, deleted: 0, bookmarks: 0, errors: 0, unknown: 0 }, malformedObjects: 0, malformedEvents: 0, throttled: 0, failures: 0 },
+};
 
 interface Panel {
   readonly title?: string;
@@ -27,7 +38,7 @@ describe('deploy/grafana/tagger.json', () => {
   let exposed: Set<string>;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ metricSources: [kubernetesTelemetry(() => [SERVICES])] });
     h.tagger.store.processTagInfo([info(C1, 'docker', ['image_name:nginx'])]);
     const res = await rawRequest(h.socket, '/metrics');
     expect(res.status).toBe(200);
@@ -52,5 +63,12 @@ describe('deploy/grafana/tagger.json', () => {
     expect([...used].filter((name) => !exposed.has(name))).toEqual([]);
     // The check can fail: a name the daemon does not have is caught.
     expect(exposed.has('tagger_entities_total')).toBe(false);
+  });
+
+  it('has every tagger_* metric the daemon exposes on a panel', () => {
+    const used = metricNames(expressions(DASHBOARD.panels).join('\n'));
+    const ours = [...exposed].filter((name) => name.startsWith('tagger_'));
+    expect(ours).toContain('tagger_kubernetes_objects');
+    expect(ours.filter((name) => !used.has(name))).toEqual([]);
   });
 });

@@ -45,6 +45,7 @@ export const AGENT_MAPPINGS: readonly AgentMapping[] = [
   { ours: ['kubernetes.namespace_annotations_as_tags'], agent: ['kubernetes_namespace_annotations_as_tags'], conversion: 'rules' },
   { ours: ['ecs.agent_url'], agent: ['ecs_agent_url'], conversion: 'scalar' },
   { ours: ['ecs.task_tags'], agent: ['ecs_collect_resource_tags_ec2'], conversion: 'scalar' },
+  { ours: ['ecs.task_collection'], agent: ['ecs_task_collection_enabled'], conversion: 'scalar' },
   { ours: ['ecs.resource_tags_replace_colon'], agent: ['ecs_resource_tags_replace_colon'], conversion: 'scalar' },
 ];
 

@@ -143,6 +143,12 @@ export const CONFIG_SCHEMA = v.object({
     metadata_uri: setting(kinds.text, '', { standardEnv: 'ECS_CONTAINER_METADATA_URI' }),
     metadata_v2: setting(kinds.toggle, 'auto'),
     task_tags: setting(kinds.bool, false),
+    /**
+     * On an EC2 host, read each other task's own metadata v4 endpoint (found in its containers'
+     * env through Docker) for what introspection lacks (`ecs_service`, `cluster_arn`...): the
+     * Agent's `ecs_task_collection_enabled`.
+     */
+    task_collection: setting(kinds.bool, true),
     /** `:` -> `_` in resource tag keys (the Agent's `ecs_resource_tags_replace_colon`). */
     resource_tags_replace_colon: setting(kinds.bool, false),
   }),

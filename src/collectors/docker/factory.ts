@@ -18,7 +18,7 @@ export const dockerCollectorFactory: CollectorFactory = {
   enabled: (config) => config.docker.enabled,
   create: ({ config }, autodetect) =>
     new DockerCollector({
-      client: clientFor(config.docker),
+      client: dockerClientFor(config.docker),
       source: DOCKER_SOURCE,
       labelRules: compileRules(config.docker.labels_as_tags, 'label', 'docker.labels_as_tags'),
       envRules: compileRules(config.docker.env_as_tags, 'env', 'docker.env_as_tags'),
@@ -32,7 +32,7 @@ export const dockerCollectorFactory: CollectorFactory = {
  * is on with either key, as the CLI's `--tlsverify` implies `--tls`; the files are read later, at
  * the first request, so detect() and health report a missing one.
  */
-function clientFor(docker: TaggerConfig['docker']): DockerClient {
+export function dockerClientFor(docker: TaggerConfig['docker']): DockerClient {
   const tls = docker.tls_verify || docker.tls ? { verify: docker.tls_verify, certPath: docker.cert_path || join(homedir(), '.docker') } : undefined;
   try {
     return new DockerClient(docker.host, tls ? { tls } : {});

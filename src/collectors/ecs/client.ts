@@ -8,7 +8,7 @@
  * Answers are returned as parsed JSON; "not found" is `undefined`, any other failure throws.
  */
 import { HttpStatusError } from '../../errors.js';
-import { HttpClient } from '../../net/http-client.js';
+import { HttpClient, parseEndpoint } from '../../net/http-client.js';
 
 export const ECS_V2_METADATA_URL = 'http://169.254.170.2';
 
@@ -52,19 +52,27 @@ export class EcsClient {
    * old for it answers non-2xx, and plain `/task` is used instead).
    */
   async localTask(withTags: boolean, signal?: AbortSignal): Promise<unknown> {
-    if (this.metadataUriV4) {
-      const http = this.client(this.metadataUriV4);
-      if (withTags) {
-        try {
-          return await http.getJson('/taskWithTags', { signal });
-        } catch (error) {
-          if (!(error instanceof HttpStatusError)) throw error;
-        }
-      }
-      return http.getJson('/task', { signal });
-    }
+    if (this.metadataUriV4) return this.taskV4(this.metadataUriV4, withTags, signal);
     if (this.metadataUri) return this.client(this.metadataUri).getJson('/task', { signal });
     return undefined;
+  }
+
+  /**
+   * A task from the metadata v4 endpoint at `uri` (a container's ECS_CONTAINER_METADATA_URI_V4:
+   * the tagger's own, or another task's on an EC2 host). Connections are kept per origin, not per
+   * URI: every task on a host has its own path on the same link-local address.
+   */
+  async taskV4(uri: string, withTags: boolean, signal?: AbortSignal): Promise<unknown> {
+    const { origin, basePath } = parseEndpoint(uri);
+    const http = this.client(origin);
+    if (withTags) {
+      try {
+        return await http.getJson(`${basePath}/taskWithTags`, { signal });
+      } catch (error) {
+        if (!(error instanceof HttpStatusError)) throw error;
+      }
+    }
+    return http.getJson(`${basePath}/task`, { signal });
   }
 
   /** The task from metadata v2; undefined when v2 is switched off. */

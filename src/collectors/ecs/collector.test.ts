@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock.js';
-import { silentLogger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../logger.js';
 import { LocalTagger } from '../../tagger/local-tagger.js';
 import { deletionTagInfo } from '../../taglist.js';
 import { until } from '../../test-support/wait.js';
 import type { CollectorContext } from '../collector.js';
 import { EcsClient, type EcsClientOptions } from './client.js';
 import { EcsCollector, type EcsCollectorOptions } from './collector.js';
+import type { ContainerEnvSource } from './task-v4.js';
 import { FakeEcsEndpoint } from './test-support/fake-ecs.js';
 
 const text = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
@@ -16,6 +17,20 @@ const PAUSE = 'container_id://598cba581fe3f939459eaba1e071d5c93bb2c49b7d1ba7db6b
 const EC2_TASK = 'ecs_task://158d1c8083dd49d6b527399fd6414f5c';
 const NGINX_ID = '79c796ed2a7f864f485c76f83f3165488097279d296a7c05bd5201a1c69b2920';
 const UNKNOWN_ID = 'ab'.repeat(32);
+
+/** The AWS docs' v4 task (EC2, service MyService, resource tags) and the introspection view of the same task. */
+const V4 = JSON.parse(text('v4_taskWithTags_ec2.json')) as { TaskARN: string; Family: string; Revision: string; Containers: Array<{ DockerId: string; DockerName: string; Name: string }> };
+const INTROSPECTION = JSON.stringify({
+  Arn: V4.TaskARN,
+  DesiredStatus: 'RUNNING',
+  KnownStatus: 'RUNNING',
+  Family: V4.Family,
+  Version: V4.Revision,
+  Containers: V4.Containers.map((c) => ({ DockerId: c.DockerId, DockerName: c.DockerName, Name: c.Name })),
+});
+const [PAUSE_ID, CURL_ID] = V4.Containers.map((c) => c.DockerId) as [string, string];
+/** The docs' /v1/metadata says v1.30.0, before v4: a newer agent for the tests that need one. */
+const metadata = (version: string): string => JSON.stringify({ ...(JSON.parse(text('introspection_v1_metadata_docs.json')) as object), Version: `Amazon ECS Agent - ${version} (02ff320c)` });
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -256,5 +271,85 @@ describe('EcsCollector task entities', () => {
       expect(result.found, `task ${n}`).toBe(true);
     }
     expect(ecs.trackedTasks).toBe(2);
+  });
+});
+
+/** Env by container ID, counting the lookups. */
+function envs(table: Record<string, readonly string[]>): ContainerEnvSource & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    env: async (id) => {
+      asked.push(id);
+      return table[id];
+    },
+    close: async () => undefined,
+  };
+}
+
+
+async function host(version = 'v1.70.0'): Promise<{ agent: FakeEcsEndpoint; v4: FakeEcsEndpoint }> {
+  const agent = (await endpoint()).json('/v1/metadata', metadata(version)).json(`/v1/tasks?dockerid=${CURL_ID}`, INTROSPECTION).json(`/v1/tasks?dockerid=${PAUSE_ID}`, INTROSPECTION);
+  const v4 = (await endpoint('/v4/curl-1')).json('/v4/curl-1/taskWithTags', text('v4_taskWithTags_ec2.json')).json('/v4/curl-1/task', text('v4_task_ec2.json'));
+  return { agent, v4 };
+}
+
+function ec2Collector(agentUrl: string, containerEnv: ContainerEnvSource, options: { taskTags?: boolean; taskCollection?: boolean } = {}): EcsCollector {
+  return collector({ agentUrl }, { taskTags: options.taskTags ?? false, containerEnv, taskCollection: options.taskCollection ?? true });
+}
+
+const lowOf = async (c: EcsCollector, id: string, ctx = context()): Promise<readonly string[]> => {
+  const result = await c.fetch(`container_id://${id}`, ctx, signal());
+  return result.found ? (result.infos.find((i) => i.entity === `container_id://${id}`)?.low ?? []) : [];
+};
+
+describe('other tasks on an EC2 host, through their own v4 endpoint', () => {
+  it('reads the task again from the v4 URI in a container env: service, cluster and resource tags that introspection lacks', async () => {
+    const { agent, v4 } = await host();
+    // The pause container has no such variable: the next container of the task is asked.
+    const env = envs({ [CURL_ID]: ['PATH=/bin', `ECS_CONTAINER_METADATA_URI_V4=${v4.url}`] });
+    const c = ec2Collector(agent.url, env, { taskTags: true });
+    const low = await lowOf(c, CURL_ID);
+    expect(low).toEqual(expect.arrayContaining(['ecs_service:myservice', 'ecs_launch_type:EC2', 'task_family:curltest', 'tag-use:task-metadata-endpoint-test', 'tag_key:tag_value', 'ecs_container_name:curl']));
+    expect(env.asked).toEqual([PAUSE_ID, CURL_ID]);
+    expect(v4.count('/v4/curl-1/taskWithTags')).toBe(1);
+    expect(c.counters).toMatchObject({ taskV4: 1, taskV4Fallbacks: 0 });
+    // Its sibling answers from memory, with the same task tags.
+    expect(await lowOf(c, PAUSE_ID)).toContain('ecs_service:myservice');
+    expect(v4.total).toBe(1);
+  });
+
+  it('/task without resource tags when ecs.task_tags is off', async () => {
+    const { agent, v4 } = await host();
+    const c = ec2Collector(agent.url, envs({ [PAUSE_ID]: [`ECS_CONTAINER_METADATA_URI_V4=${v4.url}`] }));
+    expect(await lowOf(c, CURL_ID)).toContain('ecs_service:myservice');
+    expect(v4.count('/v4/curl-1/task')).toBe(1);
+    expect(v4.count('/v4/curl-1/taskWithTags')).toBe(0);
+  });
+
+  it('falls back to introspection: agent before v4, switched off, no URI, an endpoint that fails, another task, an untrusted host', async () => {
+    const cases: Array<{ name: string; version?: string; env: (v4: string) => readonly string[]; taskCollection?: boolean; v4Route?: string }> = [
+      { name: 'agent v1.30.0', version: 'v1.30.0', env: (v4) => [`ECS_CONTAINER_METADATA_URI_V4=${v4}`] },
+      { name: 'task_collection off', taskCollection: false, env: (v4) => [`ECS_CONTAINER_METADATA_URI_V4=${v4}`] },
+      { name: 'no URI', env: () => ['PATH=/bin'] },
+      { name: 'a 500', env: (v4) => [`ECS_CONTAINER_METADATA_URI_V4=${v4}/broken`] },
+      { name: 'another task', env: (v4) => [`ECS_CONTAINER_METADATA_URI_V4=${v4}/other`] },
+      { name: 'untrusted host', env: () => ['ECS_CONTAINER_METADATA_URI_V4=http://10.20.30.40/v4/x'] },
+      { name: 'not http', env: () => ['ECS_CONTAINER_METADATA_URI_V4=/var/run/docker.sock'] },
+    ];
+    for (const k of cases) {
+      const { agent, v4 } = await host(k.version);
+      v4.json('/v4/curl-1/broken/task', '{"oops"', 500).json('/v4/curl-1/other/task', text('v4_otel_task_fargate.json'));
+      const warnings: string[] = [];
+      const logger: Logger = { ...silentLogger, child: () => logger, warn: (_fields, msg) => void warnings.push(msg ?? '') };
+      const c = ec2Collector(agent.url, envs({ [CURL_ID]: k.env(v4.url) }), k.taskCollection === undefined ? {} : { taskCollection: k.taskCollection });
+      const low = await lowOf(c, CURL_ID, { ...context(), logger });
+      // Still found, with what introspection knows.
+      expect(low, k.name).toEqual(expect.arrayContaining(['task_family:curltest', 'ecs_container_name:curl']));
+      expect(low.some((t) => t.startsWith('ecs_service:')), k.name).toBe(false);
+      if (k.name === 'another task') expect(warnings.join('\n')).toMatch(/describes another task/);
+      if (k.name === 'a 500') expect(warnings.join('\n')).toMatch(/v4 of another task failed/);
+      if (k.name === 'untrusted host' || k.name === 'not http' || k.name.startsWith('agent') || k.name.startsWith('task_collection')) expect(v4.total, k.name).toBe(0);
+    }
   });
 });

@@ -6,7 +6,9 @@
  * (`pull`) ends a task entity once its last container is gone (task-tracker.ts).
  *
  * Lookup order: the tagger's own task from metadata v4 / v3 (when the env var is set), the agent
- * introspection API (EC2 daemon mode), then metadata v2 when no v3/v4 is set. The tagger's miss
+ * introspection API (EC2 daemon mode), then metadata v2 when no v3/v4 is set. A task found
+ * through introspection is then read again from its own v4 endpoint when `taskCollection` is on
+ * (task-v4.ts): introspection has no service, cluster ARN or resource tags. The tagger's miss
  * cache bounds repeated misses per entity; here, answers are cached so that a flood of misses for
  * many containers costs a bounded number of requests: found tasks for `cacheTtlMs`, the local
  * task and the introspection task list for `localTtlMs`, and an endpoint that cannot be reached is
@@ -22,12 +24,13 @@ import type { Collector, CollectorContext, CollectorHealth, DetectResult, FetchR
 import { Limiter } from '../../net/limiter.js';
 import { deletionTagInfo } from '../../taglist.js';
 import type { EcsClient } from './client.js';
+import { agentHasTaskMetadataV4, ownTaskFromV4, type ContainerEnvSource } from './task-v4.js';
 import { TaskTracker } from './task-tracker.js';
 import { ecsOrigins } from './origin.js';
 import { ECS_SOURCE, clusterFromIntrospection, ecsTagInfos, findIntrospectionTask, taskEntityId, taskFromIntrospection, taskFromMetadata, type EcsTask } from './extract.js';
 
 /** What the collector needs of a client (EcsClient). */
-export type EcsSource = Pick<EcsClient, 'agentUrl' | 'v2Url' | 'localMetadataVersion' | 'localTask' | 'v2Task' | 'introspectionTask' | 'introspectionTasks' | 'introspectionMetadata' | 'close'>;
+export type EcsSource = Pick<EcsClient, 'agentUrl' | 'v2Url' | 'metadataUriV4' | 'localMetadataVersion' | 'localTask' | 'taskV4' | 'v2Task' | 'introspectionTask' | 'introspectionTasks' | 'introspectionMetadata' | 'close'>;
 
 export interface EcsCollectorOptions {
   readonly client: EcsSource;
@@ -35,6 +38,13 @@ export interface EcsCollectorOptions {
   readonly taskTags: boolean;
   /** `:` -> `_` in resource tag keys (`ecs.resource_tags_replace_colon`). */
   readonly replaceColon?: boolean;
+  /**
+   * `ecs.task_collection`: a task found through introspection is read again from its own v4
+   * endpoint, found in a container's env through `containerEnv`. Off without a containerEnv.
+   */
+  readonly taskCollection?: boolean;
+  /** Containers' env (Docker inspect), for their ECS_CONTAINER_METADATA_URI_V4. */
+  readonly containerEnv?: ContainerEnvSource;
   readonly autodetect: boolean;
   /** How long a found task answers from memory. Default 60 s. */
   readonly cacheTtlMs?: number;
@@ -57,9 +67,14 @@ export interface EcsCounters {
   notFound: number;
   errors: number;
   requests: number;
+  /** Introspection tasks read again from their own v4 endpoint, and those that fell back to introspection. */
+  taskV4: number;
+  taskV4Fallbacks: number;
 }
 
 type Endpoint = 'local' | 'agent' | 'v2';
+/** What a limiter bounds: lookups per endpoint, and reads of other tasks' own v4 endpoints. */
+type Limited = Endpoint | 'task-v4';
 
 interface Timed<T> {
   readonly value: T;
@@ -73,10 +88,11 @@ export class EcsCollector implements Collector {
   readonly fetchPrefixes: readonly string[] = [CONTAINER_PREFIX, ECS_TASK_PREFIX];
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   readonly pullIntervalMs: number;
-  readonly counters: EcsCounters = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0 };
+  readonly counters: EcsCounters = { lookups: 0, cacheHits: 0, found: 0, notFound: 0, errors: 0, requests: 0, taskV4: 0, taskV4Fallbacks: 0 };
   private readonly client: EcsSource;
   private readonly taskTags: boolean;
   private readonly replaceColon: boolean;
+  private readonly containerEnv: ContainerEnvSource | undefined;
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
@@ -85,17 +101,20 @@ export class EcsCollector implements Collector {
   /** Shared answers (and requests in flight) for the local task, v2 task and task list. */
   private readonly shared = new Map<string, Timed<Promise<unknown>>>();
   private readonly unreachableUntil = new Map<Endpoint, number>();
-  private readonly limiters = new Map<Endpoint, Limiter>();
+  private readonly limiters = new Map<Limited, Limiter>();
   private readonly tasks: TaskTracker;
   /** Origin facts read from a task's metadata payload, beside the task that extract.ts normalises from it. */
   private readonly origins = new WeakMap<EcsTask, Map<EntityId, OriginFacts>>();
   private cluster: string | undefined;
+  /** Whether the ECS agent injects metadata v4 (1.39.0 or later), from `/v1/metadata`. */
+  private agentHasV4 = false;
   private healthState: CollectorHealth = { healthy: true, message: 'waiting for a cache miss' };
 
   constructor(options: EcsCollectorOptions) {
     this.client = options.client;
     this.taskTags = options.taskTags;
     this.replaceColon = options.replaceColon === true;
+    this.containerEnv = options.taskCollection === false ? undefined : options.containerEnv;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
@@ -164,6 +183,11 @@ export class EcsCollector implements Collector {
     ctx.logger.debug({ tasks: ended.map((e) => e.task) }, 'ECS tasks ended with their last container');
   }
 
+  /** Whether tasks found through introspection are read again from their own v4 endpoint. */
+  get collectsOtherTasks(): boolean {
+    return this.containerEnv !== undefined;
+  }
+
   /** Tasks remembered for the sweep (tests, bounds). */
   get trackedTasks(): number {
     return this.tasks.size;
@@ -174,7 +198,7 @@ export class EcsCollector implements Collector {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await Promise.all([this.client.close(), this.containerEnv?.close()]);
   }
 
   private order(): Endpoint[] {
@@ -186,7 +210,7 @@ export class EcsCollector implements Collector {
     return out;
   }
 
-  private limiterOf(endpoint: Endpoint): Limiter {
+  private limiterOf(endpoint: Limited): Limiter {
     let limiter = this.limiters.get(endpoint);
     if (!limiter) this.limiters.set(endpoint, (limiter = new Limiter(LOOKUPS_PER_ENDPOINT)));
     return limiter;
@@ -203,16 +227,60 @@ export class EcsCollector implements Collector {
         const cluster = await this.clusterName(signal);
         if (entity.startsWith(ECS_TASK_PREFIX)) {
           const list = await this.sharedRequest('agent-tasks', ctx, () => this.client.introspectionTasks(signal));
-          return taskFromIntrospection(findIntrospectionTask(list, entity.slice(ECS_TASK_PREFIX.length)), cluster);
+          return this.detailed(taskFromIntrospection(findIntrospectionTask(list, entity.slice(ECS_TASK_PREFIX.length)), cluster), ctx, signal);
         }
         this.counters.requests++;
-        return taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster);
+        return this.detailed(taskFromIntrospection(await this.client.introspectionTask(entity.slice(CONTAINER_PREFIX.length), signal), cluster), ctx, signal);
       }
     }
   }
 
-  private withOrigins(raw: unknown, launchType?: string): EcsTask | undefined {
-    const task = taskFromMetadata(raw, launchType);
+  /**
+   * An introspection task, read again from its own v4 endpoint when task collection is on and
+   * the agent injects v4; the introspection task itself when that is off or fails (as the Agent
+   * falls back, `v1TaskToV4Task`).
+   */
+  private async detailed(task: EcsTask | undefined, ctx: CollectorContext, signal: AbortSignal): Promise<EcsTask | undefined> {
+    if (!task || !this.containerEnv || !this.agentHasV4) return task;
+    const release = await this.limiterOf('task-v4').acquire(LIMITER_WAIT_MS, signal);
+    if (!release) return task;
+    try {
+      const detailed = await ownTaskFromV4(task, {
+        env: this.containerEnv,
+        read: (uri) => {
+          this.counters.requests++;
+          return this.client.taskV4(uri, this.taskTags, signal);
+        },
+        trustedHosts: this.trustedHosts(),
+        signal,
+        logger: ctx.logger,
+      });
+      if (!detailed) {
+        this.counters.taskV4Fallbacks++;
+        return task;
+      }
+      this.counters.taskV4++;
+      return this.withOrigins(detailed.raw, undefined, detailed.task);
+    } finally {
+      release();
+    }
+  }
+
+  /** Hosts a container's v4 URI may name besides link-local and loopback: the configured endpoints'. */
+  private trustedHosts(): string[] {
+    const hosts: string[] = [];
+    for (const url of [this.client.metadataUriV4, this.client.agentUrl]) {
+      try {
+        if (url) hosts.push(new URL(url).hostname);
+      } catch {
+        // Not a URL: nothing to trust.
+      }
+    }
+    return hosts;
+  }
+
+  private withOrigins(raw: unknown, launchType?: string, parsed?: EcsTask): EcsTask | undefined {
+    const task = parsed ?? taskFromMetadata(raw, launchType);
     if (task) this.origins.set(task, ecsOrigins(raw, task.id));
     return task;
   }
@@ -231,12 +299,14 @@ export class EcsCollector implements Collector {
     return value;
   }
 
-  /** The cluster name from `/v1/metadata`, asked once; a failure only leaves the tag out. */
+  /** The cluster name (and whether the agent has v4) from `/v1/metadata`, asked once; a failure only leaves the tag out. */
   private async clusterName(signal: AbortSignal): Promise<string | undefined> {
     if (this.cluster !== undefined) return this.cluster;
     try {
       this.counters.requests++;
-      this.cluster = clusterFromIntrospection(await this.client.introspectionMetadata(signal));
+      const metadata = await this.client.introspectionMetadata(signal);
+      this.cluster = clusterFromIntrospection(metadata);
+      this.agentHasV4 = agentHasTaskMetadataV4(metadata, this.client.metadataUriV4 !== '');
     } catch {
       // The task lookup that follows reports the real problem if the agent is down.
     }

@@ -39,4 +39,13 @@ describe('ecs factory', () => {
     expect([plain, fargate, forced, off].map((c) => c?.describe().includes('task metadata v2'))).toEqual([false, true, true, false]);
     await Promise.all([plain, fargate, forced, off].map((c) => c?.close()));
   });
+
+  it('reads other tasks through their v4 endpoint (ecs.task_collection) only when Docker can give their env', async () => {
+    const docker = build({ ecs: { enabled: 'true' }, docker: { host: 'unix:///nonexistent/docker.sock' } });
+    const noDocker = build({ ecs: { enabled: 'true' }, docker: { enabled: 'false' } });
+    const off = build({ ecs: { enabled: 'true', task_collection: false } });
+    const fromAgentKey = build({ ecs: { enabled: 'true' } }, { DD_ECS_TASK_COLLECTION_ENABLED: 'false' });
+    expect([docker, noDocker, off, fromAgentKey].map(([c]) => c?.collectsOtherTasks)).toEqual([true, false, false, false]);
+    await Promise.all([docker, noDocker, off, fromAgentKey].map(([c]) => c?.close()));
+  });
 });

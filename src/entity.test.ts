@@ -18,6 +18,9 @@ describe('parseEntityId', () => {
     ['container_id://9f1a4d3e2c5b4a6f8e7d6c5b4a3f2e1d-1234567890', 'container_id://9f1a4d3e2c5b4a6f8e7d6c5b4a3f2e1d-1234567890', false],
     ['kubernetes_pod_uid://0a8e3b6e-1c0f-4b0e-9d5e-7a1b2c3d4e5f', 'kubernetes_pod_uid://0a8e3b6e-1c0f-4b0e-9d5e-7a1b2c3d4e5f', false],
     ['ecs_task://9f1a4d3e2c5b4a6f8e7d6c5b4a3f2e1d', 'ecs_task://9f1a4d3e2c5b4a6f8e7d6c5b4a3f2e1d', false],
+    ['internal://global', 'internal://global', false],
+    // The Datadog Agent's spelling of the global entity is the same entity here.
+    ['internal://global-entity-id', 'internal://global', false],
   ])('accepts %s', (input, id, short) => {
     const parsed = parseEntityId(input);
     expect(parsed.id).toBe(id);

@@ -11,6 +11,8 @@ export const ECS_TASK_PREFIX = 'ecs_task://';
 export const INTERNAL_PREFIX = 'internal://';
 /** The entity whose tags apply to everything on the host (cluster name, host tags...). */
 export const GLOBAL_ENTITY_ID: EntityId = 'internal://global';
+/** The Datadog Agent's ID for the same entity: accepted on input, resolved to GLOBAL_ENTITY_ID. */
+export const AGENT_GLOBAL_ENTITY_ID = 'internal://global-entity-id';
 
 const KIND_BY_PREFIX: ReadonlyArray<readonly [string, EntityKind]> = [
   [CONTAINER_PREFIX, 'container_id'],
@@ -79,6 +81,8 @@ function parseValue(input: string, kind: EntityKind, rawValue: string): ParsedEn
       return entity(kind, value, false);
     case 'internal':
       if (!OPAQUE_ID.test(value)) throw new InvalidEntityError(input, 'internal ID must be letters, digits or -');
+      // Clients written for the Agent ask for its spelling of the global entity.
+      if (input === AGENT_GLOBAL_ENTITY_ID) return entity(kind, GLOBAL_ENTITY_ID.slice(INTERNAL_PREFIX.length), false);
       return entity(kind, value, false);
   }
 }

@@ -225,6 +225,14 @@ describe('LocalTagger', () => {
     expect(tagger.store.has(C1)).toBe(false);
   });
 
+  it("answers the Agent's global entity ID, internal://global-entity-id, with the global entity's tags", async () => {
+    const tagger = make({ collectors: [new FakeStreamer([tags('static', 'internal://global', ['env:prod'])])] });
+    await tagger.start();
+    await tagger.ready();
+    expect(tagger.tagSync('internal://global-entity-id')).toEqual(['env:prod']);
+    expect(await tagger.tag('internal://global-entity-id')).toEqual(['env:prod']);
+  });
+
   it('keeps polling a puller after a failed poll, keeping its last good state', async () => {
     let polls = 0;
     const puller: Collector = {

@@ -15,8 +15,9 @@ import { pythonSuites } from './python/python.bench.js';
 import { kubernetesSuites } from './collectors/kubernetes/kubernetes.bench.js';
 import { clusterSuites } from './cluster/cluster-latency.bench.js';
 import { originSuites } from './origin/origin.bench.js';
+import { cliSuites } from './cli/cli.bench.js';
 
-const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites, ...clusterSuites];
+const SUITES: readonly BenchSuite[] = [...storeSuites, ...kubeletSuites, ...kubeletProcessSuites, ...containerdSuites, ...dockerSuites, ...startToReadySuites, ...ipcSuites, ...fanoutSuites, ...pythonSuites, ...kubernetesSuites, ...originSuites, ...clusterSuites, ...cliSuites];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import * as v from 'valibot';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from './config/yaml.js';
 import { agentLayer } from './config/datadog-agent.js';
 import { readDuration, type Kind } from './config/kinds.js';
 import { CONFIG_SCHEMA, KEYS, SECTIONS, type TaggerConfig } from './config/schema.js';

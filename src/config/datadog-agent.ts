@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from './yaml.js';
 import { ConfigError } from '../errors.js';
 import * as kinds from './kinds.js';
 

@@ -1,9 +1,12 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTaggerError } from '../errors.js';
+import { until } from '../test-support/wait.js';
+import { collectWarnings } from '../test-support/warnings.js';
 import { HttpClient, parseEndpoint } from './http-client.js';
 
 const LINES = ['{"a":1,"timeNano":1700000000123456789}', '\u001e{"b":"é"}', '{"c":3}'];
@@ -155,6 +158,26 @@ describe('HttpClient: time queued for a connection', () => {
     stream.abort();
     await open;
     expect(await client.getJson('/json')).toEqual({ ok: true, auth: null });
+    await client.close();
+  });
+});
+
+describe('HttpClient: a burst of requests sharing one caller signal (a collector’s, during a resync)', () => {
+  it('hangs one abort listener on it, not one per request in flight or queued, and its abort ends them all', async () => {
+    const warnings = collectWarnings();
+    const client = new HttpClient(`unix://${socket}`, { timeoutMs: 60_000 });
+    const controller = new AbortController();
+    const seenBefore = pending.length;
+    // An open stream too, as the Docker collector keeps one: its body listens for the abort as well.
+    const stream = client.streamLines('/open-stream', () => undefined, { signal: controller.signal }).catch((e: unknown) => e);
+    // Every connection busy (the default 8, one of them the stream), the rest queued for one.
+    const requests = Array.from({ length: 30 }, () => client.getJson('/hang', { signal: controller.signal }).catch((e: unknown) => e));
+    await until(() => pending.length - seenBefore >= 8, 5_000, 'every connection taken');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    const outcomes = await Promise.all([stream, ...requests]);
+    expect(outcomes.filter((e) => isTaggerError(e, 'TAGGER_ABORTED'))).toHaveLength(31);
+    expect(await warnings.stop()).not.toContain('MaxListenersExceededWarning');
     await client.close();
   });
 });

@@ -7,6 +7,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { AbortedError, DecodeError, HttpStatusError, SocketError, TaggerError, TimeoutError } from '../errors.js';
+import { subscribeAbort } from './abort-fanout.js';
 import { Limiter } from './limiter.js';
 
 export interface Endpoint {
@@ -207,10 +208,7 @@ export class HttpClient {
     const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
     const decoder = new StringDecoder('utf8');
     let pending = '';
-    const abortBody = (): void => {
-      res.body.destroy(new AbortedError(`stream ${this.describe(path)}`));
-    };
-    options.signal?.addEventListener('abort', abortBody, { once: true });
+    const unsubscribeBody = options.signal ? subscribeAbort(options.signal, () => res.body.destroy(new AbortedError(`stream ${this.describe(path)}`))) : undefined;
     try {
       options.onOpen?.(res.headers);
       for await (const chunk of res.body) {
@@ -227,7 +225,7 @@ export class HttpClient {
     } catch (error) {
       throw this.translate(error, this.name(path), false, 0, options.signal);
     } finally {
-      options.signal?.removeEventListener('abort', abortBody);
+      unsubscribeBody?.();
       cleanup();
     }
 
@@ -271,7 +269,11 @@ export class HttpClient {
   }
 }
 
-/** A signal that fires on the caller's abort or after `ms`; `cleanup(keepCaller)` clears the timer. */
+/**
+ * A signal that fires on the caller's abort or after `ms`; `cleanup(keepCaller)` clears the timer.
+ * The caller's signal is linked through subscribeAbort: it is usually a collector's, shared by all
+ * of its requests at once.
+ */
 function withTimeout(caller: AbortSignal | undefined, ms: number): { signal: AbortSignal; cleanup: (keepCaller?: boolean) => void; timedOut: () => boolean } {
   const controller = new AbortController();
   let fired = false;
@@ -279,15 +281,14 @@ function withTimeout(caller: AbortSignal | undefined, ms: number): { signal: Abo
     fired = true;
     controller.abort(new TimeoutError('request', ms));
   }, ms) : undefined;
-  const onAbort = (): void => controller.abort(caller?.reason);
   if (caller?.aborted) controller.abort(caller.reason);
-  else caller?.addEventListener('abort', onAbort, { once: true });
+  const unlinkCaller = caller ? subscribeAbort(caller, () => controller.abort(caller.reason)) : undefined;
   return {
     signal: controller.signal,
     timedOut: () => fired,
     cleanup: (keepCaller = false) => {
       if (timer) clearTimeout(timer);
-      if (!keepCaller) caller?.removeEventListener('abort', onAbort);
+      if (!keepCaller) unlinkCaller?.();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Limiter } from './limiter.js';
 
@@ -47,5 +48,21 @@ describe('Limiter', () => {
     await new Promise((r) => setTimeout(r, 30));
     held?.();
     expect(await forever).toBeTypeOf('function');
+  });
+});
+
+describe('Limiter under a burst of waiters sharing one signal', () => {
+  it('hangs one abort listener on the signal, not one per waiter, and its abort gives them all up', async () => {
+    const limiter = new Limiter(1);
+    const controller = new AbortController();
+    const held = await limiter.acquire(60_000, controller.signal);
+    const waiting = Array.from({ length: 30 }, () => limiter.acquire(60_000, controller.signal));
+    expect(limiter.queued).toBe(30);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect(await Promise.all(waiting)).toEqual(waiting.map(() => undefined));
+    expect(limiter.queued).toBe(0);
+    held?.();
+    expect(limiter.inUse).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import { subscribeAbort } from './abort-fanout.js';
+
 /**
  * A counting semaphore with a bounded wait: at most `limit` holders at once, the others queued
  * in order until a holder releases, their wait times out, or their signal aborts. Used where a
@@ -29,9 +31,10 @@ export class Limiter {
     if (this.active < this.limit) return this.grant();
     return new Promise((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let unsubscribe: (() => void) | undefined;
       const cleanup = (): void => {
         if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', giveUp);
+        unsubscribe?.();
       };
       const wake = (): void => {
         cleanup();
@@ -45,7 +48,8 @@ export class Limiter {
       };
       // setTimeout would fire at once for Infinity (and overflow above 2^31 - 1 ms).
       if (Number.isFinite(timeoutMs)) timer = setTimeout(giveUp, Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1));
-      signal?.addEventListener('abort', giveUp, { once: true });
+      // Through subscribeAbort: a burst queues many waiters on one caller's signal.
+      if (signal) unsubscribe = subscribeAbort(signal, giveUp);
       this.waiters.push(wake);
     });
   }

@@ -5,6 +5,7 @@ import { deletionTagInfo } from '../taglist.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { LocalTagger } from './local-tagger.js';
 import { until } from '../test-support/wait.js';
+import { collectWarnings } from '../test-support/warnings.js';
 import type { TagInfo } from '../types.js';
 
 const C1 = `container_id://${'1'.repeat(64)}`;
@@ -263,11 +264,7 @@ describe('LocalTagger', () => {
 
 describe('LocalTagger under a flood of misses', () => {
   it('fetches many entities at once without a listener per fetch on the stop signal, and stop() ends them', async () => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => {
-      warnings.push(w.name);
-    };
-    process.on('warning', onWarning);
+    const warnings = collectWarnings();
     const slow = new FakeFetcher('ecs', (_entity, signal) => new Promise<FetchResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })));
     const tagger = make({ collectors: [slow], fetchTimeoutMs: 60_000 });
     await tagger.start();
@@ -277,9 +274,7 @@ describe('LocalTagger under a flood of misses', () => {
     expect(slow.calls).toBe(50);
     await tagger.stop();
     expect(await Promise.all(pending)).toEqual(ids.map(() => []));
-    await new Promise((r) => setImmediate(r));
-    process.off('warning', onWarning);
-    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    expect(await warnings.stop()).not.toContain('MaxListenersExceededWarning');
   });
 });
 

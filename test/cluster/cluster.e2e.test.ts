@@ -51,6 +51,23 @@ let stsContainer: string;
 let sts1Container: string;
 let files: { ca: string; cert: string; key: string; apiToken: string };
 
+/**
+ * A node daemon's config: the kubelet collector alone (no engine here), polling `kubeletUrl`, and
+ * then `clusterSource`, the section that says where its cluster tags come from.
+ */
+function nodeConfig(kubeletUrl: string, clusterSource: readonly string[]): string {
+  return [
+    'docker: { enabled: "false" }',
+    'containerd: { enabled: "false" }',
+    'ecs: { enabled: "false" }',
+    'kubelet:',
+    '  enabled: "true"',
+    `  url: ${kubeletUrl}`,
+    '  poll_interval: 500ms',
+    ...clusterSource,
+  ].join('\n');
+}
+
 function podsBody(pods: readonly KubeJson[], node: string): string {
   return JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: pods.filter((p) => (p.spec as { nodeName?: string }).nodeName === node) });
 }
@@ -119,19 +136,7 @@ beforeAll(async () => {
     mkdirSync(nodeDir);
     return new TaggerProcess({
       dir: nodeDir,
-      config: [
-        'docker: { enabled: "false" }',
-        'containerd: { enabled: "false" }',
-        'ecs: { enabled: "false" }',
-        'kubelet:',
-        '  enabled: "true"',
-        `  url: ${kubelet.url}`,
-        '  poll_interval: 500ms',
-        'cluster_agent:',
-        `  url: https://localhost:${port}`,
-        `  auth_token_file: ${cluster.tokenFile}`,
-        `  ca_file: ${files.ca}`,
-      ].join('\n'),
+      config: nodeConfig(kubelet.url, ['cluster_agent:', `  url: https://localhost:${port}`, `  auth_token_file: ${cluster.tokenFile}`, `  ca_file: ${files.ca}`]),
       env: { NODE_NAME: node },
     });
   };
@@ -233,20 +238,7 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
     mkdirSync(nodeDir);
     const self = new TaggerProcess({
       dir: nodeDir,
-      config: [
-        'docker: { enabled: "false" }',
-        'containerd: { enabled: "false" }',
-        'ecs: { enabled: "false" }',
-        'kubelet:',
-        '  enabled: "true"',
-        `  url: ${(kubelets[1] as FakeKubelet).url}`,
-        '  poll_interval: 500ms',
-        'kubernetes:',
-        '  enabled: true',
-        `  api_url: ${api.url}`,
-        `  token_file: ${files.apiToken}`,
-        `  ca_file: ${files.ca}`,
-      ].join('\n'),
+      config: nodeConfig((kubelets[1] as FakeKubelet).url, ['kubernetes:', '  enabled: true', `  api_url: ${api.url}`, `  token_file: ${files.apiToken}`, `  ca_file: ${files.ca}`]),
       env: { NODE_NAME: NODE_B },
     });
     await self.start();

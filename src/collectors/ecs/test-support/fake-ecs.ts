@@ -2,8 +2,8 @@
  * A fake ECS endpoint for tests (agent introspection or task metadata): plain HTTP on 127.0.0.1,
  * an ephemeral port, answering each `path?query` from a table the test fills, and counting hits.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveFake, type ServedFake } from '../../../test-support/serve-fake.js';
 
 export type FakeAnswer = { readonly status?: number; readonly body: string } | 'hang' | 'truncate';
 
@@ -13,15 +13,14 @@ export class FakeEcsEndpoint {
   readonly hits = new Map<string, number>();
 
   private constructor(
-    private readonly server: Server,
+    private readonly served: ServedFake,
     readonly url: string,
   ) {}
 
   static async start(basePath = ''): Promise<FakeEcsEndpoint> {
     const holder: { fake?: FakeEcsEndpoint } = {};
-    const server = createServer((req, res) => holder.fake?.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const fake = new FakeEcsEndpoint(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}${basePath}`);
+    const served = await serveFake((req, res) => holder.fake?.handle(req, res));
+    const fake = new FakeEcsEndpoint(served, `${served.url}${basePath}`);
     holder.fake = fake;
     return fake;
   }
@@ -43,8 +42,7 @@ export class FakeEcsEndpoint {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.served.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

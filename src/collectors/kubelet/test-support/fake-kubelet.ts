@@ -3,10 +3,9 @@
  * time) or plain HTTP on 127.0.0.1, an ephemeral port. It checks the bearer token and serves whatever body the
  * test sets, or misbehaves on demand (status, garbage, truncation, a hang).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TestCert } from '../../../test-support/certs.js';
+import { serveFake, type ServedFake } from '../../../test-support/serve-fake.js';
 
 export type Misbehaviour = 'none' | 'garbage' | 'truncated' | 'hang' | 'not-a-podlist' | 'status-500' | 'forbidden';
 
@@ -21,26 +20,22 @@ export class FakeKubelet {
   /** Delays the /pods answer, in ms. */
   delayMs = 0;
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  readonly url: string;
+
+  private constructor(private readonly served: ServedFake) {
+    this.url = served.url;
+  }
 
   static async start(options: { tls?: TestCert; token?: string } = {}): Promise<FakeKubelet> {
     const holder: { fake?: FakeKubelet } = {};
-    const handler = (req: IncomingMessage, res: ServerResponse): void => holder.fake?.handle(req, res);
-    const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const fake = new FakeKubelet(server, `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`);
+    const fake = new FakeKubelet(await serveFake((req, res) => holder.fake?.handle(req, res), options));
     fake.token = options.token;
     holder.fake = fake;
     return fake;
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.served.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

@@ -12,10 +12,9 @@
  * Objects are served as the real server does: list items without kind/apiVersion, watch objects
  * with them, one JSON event per line. Tests change objects through `store` and the helpers.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TestCert } from '../../../test-support/certs.js';
+import { serveFake, type ServedFake } from '../../../test-support/serve-fake.js';
 import { FakeStore, RESOURCES, type KubeObject, type ResourceName, type ResourceType, type StoredEvent } from './fake-store.js';
 import { parseSelectors, selectorMatcher, type ObjectMatcher } from './selectors.js';
 
@@ -62,18 +61,15 @@ export class FakeApiServer {
   private readonly faults: Fault[] = [];
   private readonly watches = new Set<OpenWatch>();
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  readonly url: string;
+
+  private constructor(private readonly served: ServedFake) {
+    this.url = served.url;
+  }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
     const holder: { fake?: FakeApiServer } = {};
-    const handler = (req: IncomingMessage, res: ServerResponse): void => holder.fake?.handle(req, res);
-    const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const fake = new FakeApiServer(server, `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`);
+    const fake = new FakeApiServer(await serveFake((req, res) => holder.fake?.handle(req, res), options));
     fake.token = options.token;
     holder.fake = fake;
     return fake;
@@ -81,8 +77,7 @@ export class FakeApiServer {
 
   async close(): Promise<void> {
     for (const watch of this.watches) watch.end();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.served.close();
   }
 
   /** The next `count` list, get and watch requests answer `status` (429 carries Retry-After). */

@@ -24,6 +24,13 @@ describe('TagList', () => {
     expect(tags.standard).toEqual(['env:prod']);
   });
 
+  it('addTag splits name:value at the first colon and skips a tag with no colon or no name', () => {
+    const tags = new TagList().addTag('low', 'url:http://x:8080').addTag('high', ' team : core ').addTag('low', 'bare').addTag('low', ':value').addTag('low', 'empty:').compute();
+    expect(tags.low).toEqual(['url:http://x:8080']);
+    expect(tags.high).toEqual(['team:core']);
+    expect(tags.standard).toEqual([]);
+  });
+
   it('addAuto sends +name to high without the +, anything else to low', () => {
     const tags = new TagList().addAuto('+git_sha', 'deadbeef').addAuto('team', 'core').compute();
     expect(tags.high).toEqual(['git_sha:deadbeef']);

@@ -21,6 +21,15 @@ export class TagList {
     return this;
   }
 
+  /**
+   * Adds a tag already written `name:value` (a rule's output, a `tags` entry), split at its first
+   * colon so the value may hold more (`url:http://x`). One without a colon or a name is skipped.
+   */
+  addTag(cardinality: Cardinality, tag: string): this {
+    const colon = tag.indexOf(':');
+    return colon > 0 ? this.add(cardinality, tag.slice(0, colon), tag.slice(colon + 1)) : this;
+  }
+
   addLow(name: string, value: string | undefined | null): this {
     return this.add('low', name, value);
   }

@@ -25,7 +25,7 @@ const COLLECTOR_FACTORIES: readonly CollectorFactory[] = [dockerCollectorFactory
  */
 export function collectorsFromConfig(deps: CollectorDeps, factories: readonly CollectorFactory[] = COLLECTOR_FACTORIES): Collector[] {
   // A cluster instance also carries the static `tags`, as the Cluster Agent does on its global entity.
-  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps, false), ...(deps.config.tags.length > 0 ? [staticCollectorFactory.create(deps, false)] : [])];
+  if (deps.config.mode === 'cluster') return [clusterCollectorFromConfig(deps, false, 'cluster'), ...(deps.config.tags.length > 0 ? [staticCollectorFactory.create(deps, false)] : [])];
   const out: Collector[] = [];
   for (const factory of factories) {
     const toggle = factory.enabled(deps.config);

@@ -246,6 +246,11 @@ describe.skipIf(!openssl)('cluster instance and two node daemons, as processes o
       await until(async () => (await self.tags(sts1Container)).includes(SERVICE_TAG), 20_000, `self-watching node tagged\n${self.log.slice(-10).join('\n')}`);
       expect(await self.tags(STS1_POD)).toContain(SERVICE_TAG);
       expect(await self.tags(STS0_POD)).toEqual([]);
+      // It lists and watches its own node's pods only; the cluster instance asks for all pods.
+      const selectors = (watch: boolean): Set<string | null> => new Set(api.requestsFor('pods', watch).map((r) => r.query.get('fieldSelector')));
+      // (The pod watch may open just after the tags came: its request is awaited, not assumed.)
+      await until(() => selectors(true).has(`spec.nodeName=${NODE_B}`), 10_000, 'the self-watching node’s pod watch');
+      for (const watch of [false, true]) expect(selectors(watch)).toEqual(new Set([null, `spec.nodeName=${NODE_B}`]));
       setEndpointReady(api, 'e2e-statefulset', 'e2e-statefulset-1', false);
       await until(async () => !(await self.tags(sts1Container)).includes(SERVICE_TAG), 10_000, 'self-watching node follows');
       setEndpointReady(api, 'e2e-statefulset', 'e2e-statefulset-1', true);

@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../clock.js';
 import { resolveConfig } from '../../config.js';
 import { silentLogger } from '../../logger.js';
 import { collectorsFromConfig } from '../registry.js';
 import { ClusterCollector } from '../kubernetes/collector.js';
+import { FakeApiServer } from '../kubernetes/test-support/fake-apiserver.js';
+import { loadRecordedCluster } from '../kubernetes/test-support/fixtures.js';
+import { until } from '../../test-support/wait.js';
 import { KubeletCollector } from '../kubelet/collector.js';
 import { ClusterAgentCollector } from './collector.js';
 import { clusterTagsCollector } from './factory.js';
@@ -36,5 +39,34 @@ describe('cluster tags from the config', () => {
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1' } }))).toThrow(/^invalid config kubelet.node_name: must be set/);
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'tagger-cluster:8443' } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config cluster_agent.url: must be https:\/\/host:port/);
     expect(() => clusterTagsCollector(deps({ cluster_agent: { url: 'https://x:1', ca_file: '/nonexistent/ca.pem' } }, { NODE_NAME: 'n' }))).toThrow(/^invalid config cluster_agent.ca_file: cannot read/);
+  });
+});
+
+describe('which pods the API-server watch asks for, from the config', () => {
+  let fake: FakeApiServer | undefined;
+  afterEach(async () => fake?.close());
+
+  /** Runs the config's cluster-tags collector against the fake until its four watches are open; the pod requests' field selectors. */
+  async function podSelectors(values: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Array<string | null>> {
+    fake = await FakeApiServer.start();
+    loadRecordedCluster(fake);
+    const all = build({ ...values, kubernetes: { ...(values.kubernetes as object), api_url: fake.url } }, env);
+    const collector = all.find((c) => c instanceof LocalClusterWatch || c instanceof ClusterCollector);
+    if (!collector?.run) throw new Error('the config made no API-server collector');
+    const controller = new AbortController();
+    const running = collector.run({ sink: { push: () => undefined }, clock: systemClock, logger: silentLogger, signal: controller.signal, knows: () => false, requestFetch: () => undefined, markSynced: () => undefined });
+    const server = fake;
+    await until(() => server.openWatches() === 4, 5_000, 'the four watches');
+    controller.abort();
+    await running;
+    await Promise.all(all.map((c) => c.close?.()));
+    return [...server.requestsFor('pods', false), ...server.requestsFor('pods', true)].map((r) => r.query.get('fieldSelector'));
+  }
+
+  it('a node with kubernetes.enabled lists and watches its own pods only; the cluster instance all pods', async () => {
+    expect(await podSelectors({ ...NODE_ONLY, kubernetes: { enabled: true } }, { NODE_NAME: 'node-a' })).toEqual(['spec.nodeName=node-a', 'spec.nodeName=node-a']);
+    await fake?.close();
+    fake = undefined;
+    expect(await podSelectors({ mode: 'cluster', kubernetes: {} })).toEqual([null, null]);
   });
 });

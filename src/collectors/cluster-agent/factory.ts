@@ -39,8 +39,9 @@ export function clusterTagsCollector(deps: ClusterTagsDeps): Collector | undefin
   const node = config.kubelet.node_name.trim();
   if (!node) throw new ConfigError('kubelet.node_name', `must be set (or the NODE_NAME variable) when ${url ? 'cluster_agent.url' : 'kubernetes.enabled'} is: it picks this node's pods`);
   const index = deps.index ?? NO_CONTAINERS;
-  // `auto` watches only where the API server is found (in a pod, or kubernetes.api_url).
-  if (watch) return new LocalClusterWatch({ inner: clusterCollectorFromConfig(deps, config.kubernetes.enabled === 'auto'), index, node });
+  // `auto` watches only where the API server is found (in a pod, or kubernetes.api_url). Only this
+  // node's pods are listed and watched (the node name is known: refused above otherwise).
+  if (watch) return new LocalClusterWatch({ inner: clusterCollectorFromConfig(deps, config.kubernetes.enabled === 'auto', { node }), index, node });
   if (!/^https?:\/\//i.test(url)) throw new ConfigError('cluster_agent.url', `must be https://host:port, got ${JSON.stringify(url)}`);
   const secure = /^https:/i.test(url);
   const feed = new RemoteTagger({

@@ -4,10 +4,12 @@
  * keeps what that collector pushes for the pods of this node (`kubelet.node_name`) and the global
  * entity, and puts each pod's cluster tags on its containers too, as the follower does.
  *
- * The collector watches every pod of the cluster; the last tags of each are kept here so a pod
- * that is bound to this node after its tags came (scheduling happens after creation) gets them.
- * A pod's delete is not passed on: the kubelet deletes the node's entities, the cluster tags are
- * cleared (see propagate.ts).
+ * The collector lists and watches only this node's pods (a `spec.nodeName` field selector; a pod
+ * bound here later arrives then, as the API server adds it to the selection), so what it pushes
+ * is this node's already. The placement check stays for an inner collector that watches every
+ * pod (one built without the node): the last tags of each pod are kept here, and a pod bound to
+ * this node after its tags came gets them. A pod's delete is not passed on: the kubelet deletes
+ * the node's entities, the cluster tags are cleared (see propagate.ts).
  */
 import { GLOBAL_ENTITY_ID, POD_PREFIX } from '../../entity.js';
 import type { MergedTags, TagInfo } from '../../types.js';
@@ -26,7 +28,7 @@ export class LocalClusterWatch implements Collector {
   readonly name: string;
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
   private readonly options: LocalClusterWatchOptions;
-  /** The last tags the collector gave each pod of the cluster, by UID. */
+  /** The last tags the collector gave each pod it holds, by UID. */
   private readonly podTags = new Map<string, MergedTags>();
   private propagator: ClusterTagPropagator | undefined;
 

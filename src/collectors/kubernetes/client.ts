@@ -72,12 +72,30 @@ export interface ListPage {
 
 export type WatchEvent = { readonly type: string; readonly object: unknown };
 
+/** A list request: one page, optionally restricted by a field selector (`spec.nodeName=node-a`). */
+export interface ListOptions {
+  readonly limit: number;
+  readonly continueToken?: string;
+  readonly fieldSelector?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface WatchOptions {
+  readonly resourceVersion: string;
+  readonly timeoutSeconds: number;
+  /** The same selector as the list the watch continues, or the watch would send objects the list left out. */
+  readonly fieldSelector?: string;
+  readonly signal: AbortSignal;
+  readonly onEvent: (event: WatchEvent) => void;
+  readonly onOpen?: () => void;
+}
+
 /** What the informer needs of the API (KubeApiClient; a scripted source in tests). */
 export interface KubeApiSource {
   readonly url: string;
-  list(path: string, options: { limit: number; continueToken?: string; signal?: AbortSignal }): Promise<ListPage>;
+  list(path: string, options: ListOptions): Promise<ListPage>;
   /** Resolves when the server ends the stream (its timeout); rejects on errors. `onOpen` once the headers came. */
-  watch(path: string, options: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal; onEvent: (event: WatchEvent) => void; onOpen?: () => void }): Promise<void>;
+  watch(path: string, options: WatchOptions): Promise<void>;
   get(path: string, signal?: AbortSignal): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -93,9 +111,10 @@ export class KubeApiClient implements KubeApiSource {
     this.url = endpoint.url;
   }
 
-  async list(path: string, options: { limit: number; continueToken?: string; signal?: AbortSignal }): Promise<ListPage> {
+  async list(path: string, options: ListOptions): Promise<ListPage> {
     const query = new URLSearchParams({ limit: String(options.limit) });
     if (options.continueToken) query.set('continue', options.continueToken);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     const body = await this.getBody(`${path}?${query.toString()}`, options.signal);
     return decodeListPage(body, `${this.url}${path}`);
   }
@@ -104,8 +123,9 @@ export class KubeApiClient implements KubeApiSource {
     return JSON.parse(await this.getBody(path, signal)) as unknown;
   }
 
-  async watch(path: string, options: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal; onEvent: (event: WatchEvent) => void; onOpen?: () => void }): Promise<void> {
+  async watch(path: string, options: WatchOptions): Promise<void> {
     const query = new URLSearchParams({ watch: '1', resourceVersion: options.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(options.timeoutSeconds) });
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     const http = await this.client();
     const headers = await this.authHeaders();
     const where = `${this.url}${path}`;

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../clock.js';
-import { silentLogger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../logger.js';
 import { priorityOf, SourcePriority, type TagInfo } from '../../types.js';
 import { until } from '../../test-support/wait.js';
 import type { CollectorContext } from '../collector.js';
 import { KubeApiClient } from './client.js';
-import { ClusterCollector } from './collector.js';
+import { ClusterCollector, type PodScope } from './collector.js';
 import { compileClusterRules } from './extract.js';
 import { FakeApiServer } from './test-support/fake-apiserver.js';
 import { endpointSlicesFromEndpoints, loadRecordedCluster, recorded } from './test-support/fixtures.js';
@@ -27,9 +27,10 @@ afterEach(async () => {
   await fake?.close();
 });
 
-async function start(options: { ignoreReadiness?: boolean } = {}) {
+async function start(options: { ignoreReadiness?: boolean; podScope?: PodScope; prepare?: (fake: FakeApiServer) => void; logger?: Logger } = {}) {
   fake = await FakeApiServer.start();
   loadRecordedCluster(fake);
+  options.prepare?.(fake);
   const batches: TagInfo[][] = [];
   let synced = 0;
   collector = new ClusterCollector({
@@ -38,12 +39,13 @@ async function start(options: { ignoreReadiness?: boolean } = {}) {
     clusterName: 'datagen',
     ignoreReadiness: options.ignoreReadiness ?? false,
     backoff: { initialMs: 20, maxMs: 100 },
+    ...(options.podScope ? { podScope: options.podScope } : {}),
   });
   controller = new AbortController();
   const ctx: CollectorContext = {
     sink: { push: (infos) => void batches.push([...infos]) },
     clock: systemClock,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     signal: controller.signal,
     knows: () => false,
     requestFetch: () => undefined,
@@ -157,5 +159,86 @@ describe('ClusterCollector against the fake API server', () => {
     await until(() => !collector.health().healthy, 3_000, 'unhealthy');
     expect(collector.health().message).toMatch(/services: .*HTTP 500/);
     expect(batches.flat().length).toBe(before);
+  });
+});
+
+/** The recorded cluster's one node, where all its pods run. */
+const NODE_A = 'datagen-1-35';
+/** A second CoreDNS replica on another node, an endpoint of kube-dns beside the recorded one. */
+const OTHER_COREDNS = 'c0ffee00-0000-4000-8000-00000000000b';
+
+/** A logger that keeps every warn and error line (the node-mode test wants none). */
+function complaintsLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (obj: Record<string, unknown> | string, msg?: string) => void lines.push(`${level} ${typeof obj === 'string' ? obj : (msg ?? '')} ${JSON.stringify(obj)}`);
+  const logger: Logger = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: keep('warn'), error: keep('error'), child: () => logger };
+  return { logger, lines };
+}
+
+/** Adds a pod on node-b to kube-system and lists it (by UID) in the kube-dns slice. */
+function addCorednsOnNodeB(server: FakeApiServer): void {
+  const coredns = (recorded.pods() as Json[]).find((p) => (p.metadata as Json).uid === COREDNS) as Json;
+  server.store.apply('pods', { ...coredns, metadata: { ...(coredns.metadata as Json), name: 'coredns-7d764666f9-other', uid: OTHER_COREDNS }, spec: { ...(coredns.spec as Json), nodeName: 'node-b' } });
+  const slice = server.store.snapshot('endpointslices').find((e) => ((e.object.metadata as Json).labels as Json)['kubernetes.io/service-name'] === 'kube-dns')?.object as Json;
+  const endpoints = [...(slice.endpoints as Json[]), { addresses: ['10.244.1.7'], conditions: { ready: true }, nodeName: 'node-b', targetRef: { kind: 'Pod', namespace: 'kube-system', name: 'coredns-7d764666f9-other', uid: OTHER_COREDNS } }];
+  server.store.apply('endpointslices', { ...slice, endpoints });
+}
+
+describe('ClusterCollector pod scope', () => {
+  it('on a node, lists and watches only that node’s pods; they keep kube_service and namespace tags, other nodes’ endpoints are ignored', async () => {
+    const { logger, lines } = complaintsLogger();
+    const { batches, last } = await start({ podScope: { node: NODE_A }, prepare: addCorednsOnNodeB, logger });
+    const pods = collector.resources().find((r) => r.resource === 'pods');
+    expect(pods?.state.objects).toBe(recorded.pods().length);
+    expect(collector.nodeOf(OTHER_COREDNS)).toBeUndefined();
+    expect(batches.flat().some((i) => i.entity === `kubernetes_pod_uid://${OTHER_COREDNS}`)).toBe(false);
+    expect(last(`kubernetes_pod_uid://${COREDNS}`)?.low).toEqual(['kube_service:kube-dns']);
+    // Only pods carry the selector: Services, EndpointSlices and Namespaces stay cluster-wide.
+    for (const watch of [false, true]) {
+      expect(fake.requestsFor('pods', watch).map((r) => r.query.get('fieldSelector'))).toEqual(expect.arrayContaining([`spec.nodeName=${NODE_A}`]));
+      expect(fake.requestsFor('pods', watch).every((r) => r.query.get('fieldSelector') === `spec.nodeName=${NODE_A}`)).toBe(true);
+      for (const resource of ['services', 'endpointslices', 'namespaces'] as const) expect(fake.requestsFor(resource, watch).every((r) => !r.query.has('fieldSelector'))).toBe(true);
+    }
+    // Namespace tags still reach this node's pods.
+    const ns = structuredClone(fake.store.get('namespaces', undefined, 'kube-system')) as Json;
+    (ns.metadata as Json).labels = { ...((ns.metadata as Json).labels as Json), team: 'platform' };
+    fake.store.apply('namespaces', ns);
+    await until(() => last(`kubernetes_pod_uid://${COREDNS}`)?.low.includes('team:platform') === true, 3_000, 'namespace tags on this node’s pod');
+    // A pod of another node changing, and its endpoint going not ready, reach nothing here.
+    const slice = sliceOf('kube-dns');
+    for (const endpoint of slice.endpoints as Array<{ targetRef?: Json; conditions: Json }>) if (endpoint.targetRef?.uid === OTHER_COREDNS) endpoint.conditions = { ready: false };
+    fake.store.apply('endpointslices', slice);
+    // A pod created on another node after the list is not sent by the watch either; one bound to
+    // this node later comes through it.
+    const other = structuredClone(fake.store.get('pods', 'kube-system', 'coredns-7d764666f9-other')) as Json;
+    fake.store.apply('pods', { ...other, metadata: { ...(other.metadata as Json), name: 'coredns-7d764666f9-new', uid: 'new-on-b' } });
+    fake.store.apply('pods', { ...other, metadata: { ...(other.metadata as Json), name: 'coredns-7d764666f9-late', uid: 'late-uid' }, spec: { ...(other.spec as Json), nodeName: NODE_A } });
+    await until(() => collector.nodeOf('late-uid') === NODE_A, 3_000, 'the pod bound to this node');
+    expect(collector.nodeOf('new-on-b')).toBeUndefined();
+    expect(collector.resources().find((r) => r.resource === 'pods')?.state.objects).toBe(recorded.pods().length + 1);
+    expect(collector.nodeOf(OTHER_COREDNS)).toBeUndefined();
+    expect(batches.flat().some((i) => i.entity === `kubernetes_pod_uid://${OTHER_COREDNS}`)).toBe(false);
+    expect(last(`kubernetes_pod_uid://${COREDNS}`)?.low).toEqual(['kube_service:kube-dns', 'team:platform']);
+    expect(collector.health()).toMatchObject({ healthy: true, message: expect.stringContaining(`pods (of node ${NODE_A})`) });
+    expect(lines).toEqual([]);
+  });
+
+  it('in the cluster instance (the default), and on a node whose name is unknown, holds every pod', async () => {
+    const { batches, last } = await start({ prepare: addCorednsOnNodeB });
+    expect(collector.resources().find((r) => r.resource === 'pods')?.state.objects).toBe(recorded.pods().length + 1);
+    expect(collector.nodeOf(OTHER_COREDNS)).toBe('node-b');
+    expect(last(`kubernetes_pod_uid://${OTHER_COREDNS}`)?.low).toEqual(['kube_service:kube-dns']);
+    expect(batches.flat().length).toBeGreaterThan(0);
+    expect(fake.requestsFor('pods', false).every((r) => !r.query.has('fieldSelector'))).toBe(true);
+    controller.abort();
+    await running;
+    await collector.close();
+    await fake.close();
+
+    const { logger, lines } = complaintsLogger();
+    await start({ podScope: { node: ' ' }, prepare: addCorednsOnNodeB, logger });
+    expect(collector.resources().find((r) => r.resource === 'pods')?.state.objects).toBe(recorded.pods().length + 1);
+    expect(fake.requestsFor('pods', true).every((r) => !r.query.has('fieldSelector'))).toBe(true);
+    expect(lines).toEqual([expect.stringMatching(/^warn node name unknown .*watching every pod/)]);
   });
 });

@@ -11,6 +11,12 @@
  * changed, in one batch per turn of the event loop. A deleted pod is pushed as a deletion.
  * Pods not yet scheduled (no spec.nodeName) are held back: their first push carries the node,
  * which never changes after, so a per-node stream (nodeOf) sees every pod of its node.
+ *
+ * On a node daemon (`podScope: { node }`) only the pods bound to that node are listed and watched
+ * (`fieldSelector=spec.nodeName=<node>`, the kubelet's own query): every node holding every pod
+ * is the load the cluster instance exists to avoid. Services, EndpointSlices and Namespaces stay
+ * cluster-wide (a Service's slices list pods of many nodes); references to pods not held here are
+ * skipped as references to unknown pods always were.
  */
 import { causeMessage } from '../../errors.js';
 import type { BackoffOptions } from '../../net/backoff.js';
@@ -34,12 +40,20 @@ export interface ClusterCollectorOptions {
   readonly clusterName: string;
   /** `kubernetes.kube_service_ignore_readiness`. */
   readonly ignoreReadiness: boolean;
+  /**
+   * Which pods to list and watch: `cluster` (the default; the cluster instance) all of them,
+   * `{ node }` (a node daemon watching for itself) only those bound to that node. An empty node
+   * name is unknown: all pods are watched then, and the collector logs once why.
+   */
+  readonly podScope?: PodScope;
   readonly pageSize?: number;
   readonly minWatchTimeoutSeconds?: number;
   readonly backoff?: BackoffOptions;
   /** `kubernetes.enabled: auto`: whether the API server was found (in a pod, or api_url set). */
   readonly detect?: (signal: AbortSignal) => Promise<DetectResult>;
 }
+
+export type PodScope = 'cluster' | { readonly node: string };
 
 export interface ClusterCounters {
   podsPushed: number;
@@ -100,7 +114,8 @@ export class ClusterCollector implements Collector {
     const reports = this.resources();
     if (reports.length === 0) return { healthy: true, message: 'not started' };
     const failing = reports.filter((r) => r.state.lastError !== undefined || !r.state.synced);
-    if (failing.length === 0) return { healthy: true, message: `watching ${this.options.source.url}: ${reports.length} resources synced, ${this.links.podCount} pods` };
+    const node = this.podNode();
+    if (failing.length === 0) return { healthy: true, message: `watching ${this.options.source.url}: ${reports.length} resources synced, ${this.links.podCount} pods${node ? ` (of node ${node})` : ''}` };
     return { healthy: false, message: failing.map((r) => `${r.resource}: ${r.state.lastError ?? 'not synced yet'}`).join('; ') };
   }
 
@@ -116,7 +131,12 @@ export class ClusterCollector implements Collector {
     this.ctx = ctx;
     const common = { source: this.options.source, logger: ctx.logger, ...(this.options.pageSize ? { pageSize: this.options.pageSize } : {}), ...(this.options.minWatchTimeoutSeconds ? { minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds } : {}), ...(this.options.backoff ? { backoff: this.options.backoff } : {}) };
     const onListed = (): void => this.queueFlush();
-    this.pods = new Informer({ ...common, resource: 'pods', path: PATHS.pods, decode: podDecoder(internPool()), handler: { ...this.podHandler(), onListed } });
+    const node = this.podNode();
+    if (node === undefined && this.options.podScope !== undefined && this.options.podScope !== 'cluster') {
+      ctx.logger.warn({ resource: 'pods' }, 'node name unknown (kubelet.node_name / NODE_NAME empty): watching every pod of the cluster instead of this node’s');
+    }
+    const podSelector = node === undefined ? {} : { fieldSelector: `spec.nodeName=${escapeFieldValue(node)}` };
+    this.pods = new Informer({ ...common, ...podSelector, resource: 'pods', path: PATHS.pods, decode: podDecoder(internPool()), handler: { ...this.podHandler(), onListed } });
     this.slices = new Informer({ ...common, resource: 'endpointslices', path: PATHS.endpointslices, decode: decodeEndpointSlice, handler: { ...this.sliceHandler(), onListed } });
     this.services = new Informer({ ...common, resource: 'services', path: PATHS.services, decode: decodeService, handler: { ...this.serviceHandler(), onListed } });
     this.namespaces = new Informer({ ...common, resource: 'namespaces', path: PATHS.namespaces, decode: namespaceDecoder(this.options.rules), handler: { ...this.namespaceHandler(), onListed } });
@@ -125,6 +145,13 @@ export class ClusterCollector implements Collector {
 
   async close(): Promise<void> {
     await this.options.source.close();
+  }
+
+  /** The node whose pods alone are watched; undefined: all pods (cluster scope, or the node is unknown). */
+  private podNode(): string | undefined {
+    const scope = this.options.podScope ?? 'cluster';
+    if (scope === 'cluster') return undefined;
+    return scope.node.trim() || undefined;
   }
 
   private podHandler(): InformerHandler<PodMeta> {
@@ -260,4 +287,9 @@ export class ClusterCollector implements Collector {
     const services = servicesOfPod(pod, slices, (ns, name) => this.services.get(`${ns}/${name}`) !== undefined, this.options.ignoreReadiness);
     return podTagInfo(pod, services, this.namespaces.get(pod.namespace)?.tags ?? NO_TAGS);
   }
+}
+
+/** A field selector value as the API server reads it: `\\`, `,` and `=` escaped with a backslash. */
+function escapeFieldValue(value: string): string {
+  return value.replace(/[\\,=]/g, (c) => `\\${c}`);
 }

@@ -70,12 +70,7 @@ function refersTo(ref: EndpointSliceMeta['pods'][number], pod: PodMeta): boolean
 export function podTagInfo(pod: PodMeta, services: readonly string[], namespace: SourceTags, source = CLUSTER_SOURCE): TagInfo {
   const list = new TagList();
   for (const service of services) list.addLow(Cluster.kubeService, service);
-  for (const level of CARDINALITIES) {
-    for (const tag of namespace[level]) {
-      const colon = tag.indexOf(':');
-      if (colon > 0) list.add(level, tag.slice(0, colon), tag.slice(colon + 1));
-    }
-  }
+  for (const level of CARDINALITIES) for (const tag of namespace[level]) list.addTag(level, tag);
   return list.toTagInfo(source, `${POD_PREFIX}${pod.uid}`);
 }
 

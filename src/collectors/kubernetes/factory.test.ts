@@ -12,7 +12,7 @@ import { clusterCollectorFromConfig } from './factory.js';
 function build(values: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): ClusterCollector[] {
   const config = resolveConfig(values);
   if (config.kubernetes.enabled === 'false') return [];
-  return [clusterCollectorFromConfig({ config, env }, config.kubernetes.enabled === 'auto')];
+  return [clusterCollectorFromConfig({ config, env }, config.kubernetes.enabled === 'auto', 'cluster')];
 }
 
 describe('kubernetes factory', () => {

@@ -7,14 +7,15 @@
  */
 import type { CollectorDeps } from '../factory.js';
 import { KubeApiClient, resolveApiEndpoint, type KubeApiEndpoint } from './client.js';
-import { ClusterCollector } from './collector.js';
+import { ClusterCollector, type PodScope } from './collector.js';
 import { compileClusterRules } from './extract.js';
 
 /**
- * The cluster collector itself: what a cluster instance runs (`mode: cluster`, never autodetected)
- * and what a node daemon with `kubernetes.enabled` wraps (cluster-agent/local-watch.ts).
+ * The cluster collector itself: what a cluster instance runs (`mode: cluster`, never autodetected,
+ * `podScope: 'cluster'`) and what a node daemon with `kubernetes.enabled` wraps
+ * (cluster-agent/local-watch.ts, `podScope: { node: kubelet.node_name }`: that node's pods only).
  */
-export function clusterCollectorFromConfig({ config, env }: Pick<CollectorDeps, 'config' | 'env'>, autodetect: boolean): ClusterCollector {
+export function clusterCollectorFromConfig({ config, env }: Pick<CollectorDeps, 'config' | 'env'>, autodetect: boolean, podScope: PodScope): ClusterCollector {
   const k = config.kubernetes;
   const settings = { apiUrl: k.api_url, tokenFile: k.token_file, caFile: k.ca_file, tlsVerify: k.tls_verify };
   let endpoint: KubeApiEndpoint | undefined;
@@ -32,6 +33,7 @@ export function clusterCollectorFromConfig({ config, env }: Pick<CollectorDeps, 
     rules,
     clusterName: config.cluster_name,
     ignoreReadiness: k.kube_service_ignore_readiness,
+    podScope,
     ...(autodetect ? { detect: () => Promise.resolve(endpoint ? { available: true as const } : { available: false as const, reason: notFound }) } : {}),
   });
 }

@@ -35,6 +35,11 @@ export interface InformerOptions<T> {
   readonly resource: string;
   /** The collection's path: `/api/v1/pods`, `/apis/discovery.k8s.io/v1/endpointslices`. */
   readonly path: string;
+  /**
+   * Sent with every list and watch (`spec.nodeName=node-a`): the server filters, so objects
+   * outside it are never sent, decoded or held. An object that leaves it comes as DELETED.
+   */
+  readonly fieldSelector?: string;
   readonly source: KubeApiSource;
   readonly decode: (raw: unknown) => Decoded<T>;
   readonly handler: InformerHandler<T>;
@@ -160,7 +165,7 @@ export class Informer<T> {
     do {
       let page;
       try {
-        page = await this.options.source.list(this.options.path, { limit: this.options.pageSize ?? 500, ...(token ? { continueToken: token } : {}), signal });
+        page = await this.options.source.list(this.options.path, { limit: this.options.pageSize ?? 500, ...(token ? { continueToken: token } : {}), ...this.selector(), signal });
       } catch (error) {
         if (token !== '' && error instanceof KubeApiError && error.expired) {
           // The snapshot the pages were read from is compacted: start the list over.
@@ -216,6 +221,7 @@ export class Informer<T> {
       await this.options.source.watch(this.options.path, {
         resourceVersion: this.resourceVersion,
         timeoutSeconds,
+        ...this.selector(),
         signal: controller.signal,
         onOpen: () => {
           this.watching = true;
@@ -280,6 +286,10 @@ export class Informer<T> {
       default:
         this.stats.events.unknown++;
     }
+  }
+
+  private selector(): { fieldSelector?: string } {
+    return this.options.fieldSelector ? { fieldSelector: this.options.fieldSelector } : {};
   }
 
   /** A malformed object: counted, and the last good one under its key (if any) is kept. */

@@ -14,10 +14,7 @@ export const STATIC_SOURCE = 'static';
 /** The global entity's TagInfo for `tags`; empty lists when none is `key:value`. */
 export function staticTagInfo(tags: readonly string[]): TagInfo {
   const list = new TagList();
-  for (const tag of tags) {
-    const colon = tag.indexOf(':');
-    if (colon > 0) list.addLow(tag.slice(0, colon), tag.slice(colon + 1));
-  }
+  for (const tag of tags) list.addTag('low', tag);
   return list.toTagInfo(STATIC_SOURCE, GLOBAL_ENTITY_ID);
 }
 

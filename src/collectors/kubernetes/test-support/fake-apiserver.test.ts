@@ -70,6 +70,45 @@ describe('FakeApiServer', () => {
     expect(next.body).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
   });
 
+  it('lists with fieldSelector spec.nodeName only that node’s pods, in pages; refuses the field on other resources', async () => {
+    fake = await FakeApiServer.start();
+    loadRecordedCluster(fake);
+    const node = (p: Json): unknown => (p.spec as Json).nodeName;
+    fake.store.apply('pods', { metadata: { name: 'elsewhere', namespace: 'default' }, spec: { nodeName: 'n2' } });
+    const all = await get('/api/v1/pods');
+    expect((all.body.items as Json[]).length).toBe(recorded.pods().length + 1);
+    const first = await get('/api/v1/pods?limit=5&fieldSelector=spec.nodeName%3Ddatagen-1-35');
+    let items = first.body.items as Json[];
+    let token = (first.body.metadata as Json).continue as string;
+    // A filtered list does not know how many remain (the real server leaves it out too).
+    expect((first.body.metadata as Json).remainingItemCount).toBeUndefined();
+    while (token) {
+      const page = await get(`/api/v1/pods?limit=5&fieldSelector=spec.nodeName%3Ddatagen-1-35&continue=${encodeURIComponent(token)}`);
+      items = items.concat(page.body.items as Json[]);
+      token = (page.body.metadata as Json).continue as string;
+    }
+    expect(items.length).toBe(recorded.pods().length);
+    expect(items.every((p) => node(p) === 'datagen-1-35')).toBe(true);
+    expect(((await get('/api/v1/pods?fieldSelector=spec.nodeName%3Dn2')).body.items as Json[]).map((p) => (p.metadata as Json).name)).toEqual(['elsewhere']);
+    const refused = await get('/api/v1/services?fieldSelector=spec.nodeName%3Dn2');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: 'field label not supported: spec.nodeName' });
+    expect((await get('/apis/discovery.k8s.io/v1/endpointslices?watch=1&fieldSelector=spec.nodeName%3Dn2')).status).toBe(400);
+  });
+
+  it('watches with fieldSelector spec.nodeName from no resourceVersion: that node’s pods as ADDED, then its changes only', async () => {
+    fake = await FakeApiServer.start();
+    fake.store.apply('pods', { metadata: { name: 'mine', namespace: 'default' }, spec: { nodeName: 'n1' } });
+    fake.store.apply('pods', { metadata: { name: 'theirs', namespace: 'default' }, spec: { nodeName: 'n2' } });
+    const events = watchEvents('/api/v1/pods?watch=1&fieldSelector=spec.nodeName%3Dn1', 2);
+    await new Promise((r) => setTimeout(r, 50));
+    fake.store.apply('pods', { metadata: { name: 'theirs', namespace: 'default' }, spec: { nodeName: 'n2' }, status: { phase: 'Running' } });
+    fake.store.apply('pods', { metadata: { name: 'bound-later', namespace: 'default' }, spec: {} });
+    fake.store.apply('pods', { metadata: { name: 'bound-later', namespace: 'default' }, spec: { nodeName: 'n1' } });
+    const got = await events;
+    expect(got.map((e) => `${e.type as string} ${((e.object as Json).metadata as Json).name as string}`)).toEqual(['ADDED mine', 'ADDED bound-later']);
+  });
+
   it('watches from a resourceVersion: backlog, live events, selectors turn leaving objects into DELETED', async () => {
     fake = await FakeApiServer.start();
     loadRecordedCluster(fake);

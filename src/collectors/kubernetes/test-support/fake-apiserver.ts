@@ -4,8 +4,10 @@
  * EndpointSlices (discovery.k8s.io/v1):
  * - discovery (`/api`, `/apis`, `/api/v1`, `/apis/discovery.k8s.io/v1`, `/version`);
  * - get, and list with `limit` / `continue` (a token of the same shape as the real one, read at
- *   the list's resourceVersion; 410 Expired once that version is compacted) and selectors;
- * - watch (`watch=1`, `resourceVersion`, `allowWatchBookmarks`, `timeoutSeconds`): the events
+ *   the list's resourceVersion; 410 Expired once that version is compacted) and selectors
+ *   (field selectors only on the fields the real server supports per resource: selectors.ts);
+ * - watch (`watch=1`, `resourceVersion`, `allowWatchBookmarks`, `timeoutSeconds`, selectors:
+ *   an object entering the selection is ADDED, one leaving it DELETED): the events
  *   after that version, BOOKMARK events, and a too-old version answered as the real server does:
  *   HTTP 200 with one ERROR event carrying a 410 Status (or an HTTP 410, `watchExpiry: 'status'`);
  * - bearer auth (401 Status), TLS, 429 with Retry-After, 5xx, garbage on a stream.
@@ -150,7 +152,7 @@ export class FakeApiServer {
     }
     let matcher: ObjectMatcher;
     try {
-      matcher = selectorMatcher(route.namespace, parseSelectors(url.searchParams.get('fieldSelector'), url.searchParams.get('labelSelector')));
+      matcher = selectorMatcher(route.namespace, parseSelectors(route.resource, url.searchParams.get('fieldSelector'), url.searchParams.get('labelSelector')));
     } catch (error) {
       return sendStatus(res, 400, 'BadRequest', (error as Error).message);
     }

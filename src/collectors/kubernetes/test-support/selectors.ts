@@ -1,9 +1,12 @@
 /**
  * Field and label selectors as the fake API server understands them: the equality forms
  * (`a=b`, `a==b`, `a!=b`, and a bare label key for "exists"), on the fields the real server
- * indexes for our resources (metadata.name, metadata.namespace, spec.nodeName, status.phase).
+ * supports for each of our resources (a subset: metadata.name and metadata.namespace for all,
+ * spec.nodeName and status.phase for pods, status.phase for namespaces). Any other field is
+ * refused as the real server refuses it (400, `field label not supported`), so a client that
+ * sent a pod's selector to another resource fails against the fake as it would in a cluster.
  */
-import type { KubeObject } from './fake-store.js';
+import type { KubeObject, ResourceName } from './fake-store.js';
 
 export type ObjectMatcher = (object: KubeObject) => boolean;
 
@@ -14,10 +17,15 @@ interface Requirement {
   readonly value: string;
 }
 
-const FIELDS = new Set(['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase']);
+const FIELDS: Readonly<Record<ResourceName, ReadonlySet<string>>> = {
+  pods: new Set(['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase']),
+  services: new Set(['metadata.name', 'metadata.namespace']),
+  endpointslices: new Set(['metadata.name', 'metadata.namespace']),
+  namespaces: new Set(['metadata.name', 'status.phase']),
+};
 
-/** Throws for a selector the real server would refuse (an unknown field, a set-based form). */
-export function parseSelectors(fieldSelector: string | null, labelSelector: string | null): Requirement[] {
+/** Throws for a selector the real server would refuse on `resource` (an unknown field, a set-based form). */
+export function parseSelectors(resource: ResourceName, fieldSelector: string | null, labelSelector: string | null): Requirement[] {
   const out: Requirement[] = [];
   for (const [on, text] of [['field', fieldSelector], ['label', labelSelector]] as const) {
     for (const part of (text ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
@@ -28,7 +36,7 @@ export function parseSelectors(fieldSelector: string | null, labelSelector: stri
         continue;
       }
       const [, key = '', op = '=', value = ''] = match;
-      if (on === 'field' && !FIELDS.has(key)) throw new Error(`field label not supported: ${key}`);
+      if (on === 'field' && !FIELDS[resource].has(key)) throw new Error(`field label not supported: ${key}`);
       out.push({ on, key, op: op === '!=' ? '!=' : '=', value });
     }
   }

@@ -3,7 +3,9 @@
  * (`in-<inode>`): the client stats its own cgroup directory, the memory controller's on a cgroup
  * v1 or hybrid host, the unified one on a v2 host. The tagger does the same for a container's
  * init PID once, when a runtime first reports it running, so that resolving an inode later is a
- * map lookup; it never walks the cgroup tree.
+ * map lookup; it never walks the cgroup tree. A container no runtime collector reports (the
+ * kubelet alone, on a CRI-O node) has no PID here: its directory is found among the few paths the
+ * kubelet's cgroup layout gives it instead (collectors/kubelet/origin.ts).
  *
  * In a container (the daemon's image), the host's tree is found at `/host/sys/fs/cgroup` when
  * mounted there, else at `/sys/fs/cgroup` (enough with `--cgroupns host` on v2); see
@@ -59,6 +61,22 @@ export class CgroupInodeReader {
     const path = cgroupPathOf(text, layout.hierarchy);
     if (path === null) return undefined;
     return inodeOf(await statOrUndefined(this.directoryFor(pid, path, layout)));
+  }
+
+  /**
+   * The inode of the first of `paths` (relative to the hierarchy's root) that is a directory here:
+   * a few stats for a container whose PID no source knows (see OriginFacts.cgroupPaths).
+   */
+  async inodeOfPaths(paths: readonly string[]): Promise<number | undefined> {
+    const layout = this.hierarchy();
+    if (!layout) return undefined;
+    for (const path of paths) {
+      if (!path.startsWith('/') || path.split('/').includes('..')) continue;
+      const st = await stat(`${layout.dir}${path}`).catch(() => undefined);
+      const inode = st?.isDirectory() ? inodeOf(st) : undefined;
+      if (inode !== undefined) return inode;
+    }
+    return undefined;
   }
 
   /** As inodeOfPid, at once, given the text of the process's /proc/<pid>/cgroup (a query that has read it already). */

@@ -25,6 +25,14 @@ export interface PidChange {
   readonly pid: number;
 }
 
+/** A container with no PID whose candidate cgroup paths are new: the first that exists gives its inode. */
+export interface CgroupPathsChange {
+  readonly entity: EntityId;
+  readonly paths: readonly string[];
+}
+
+export type InodeLookup = PidChange | CgroupPathsChange;
+
 interface IpClaim {
   readonly entity: EntityId;
   readonly source: string;
@@ -46,10 +54,11 @@ export class OriginIndex {
 
   /**
    * Takes the batch the store has just processed. Returns the containers whose init PID is new
-   * (started, restarted), for the caller to look up their cgroup inode and call setInode().
+   * (started, restarted), for the caller to look up their cgroup inode and call setInode(), and
+   * those with no PID whose candidate cgroup paths are new (setInodeFromPaths()).
    */
-  apply(infos: readonly TagInfo[]): PidChange[] {
-    const changes: PidChange[] = [];
+  apply(infos: readonly TagInfo[]): InodeLookup[] {
+    const changes: InodeLookup[] = [];
     for (const info of infos) {
       // A delete keeps the facts: the entity stays queryable through its grace, and so findable.
       if (info === null || typeof info !== 'object' || info.deleteEntity) continue;
@@ -75,12 +84,23 @@ export class OriginIndex {
   /** Records a container's cgroup inode, unless its PID has changed since the lookup began. */
   setInode(entity: EntityId, pid: number, inode: number): void {
     if (!this.store.has(entity) || this.pidOf(entity) !== pid) return;
+    this.holdInode(entity, pid, inode);
+  }
+
+  /** `pid` 0: found from cgroup paths. */
+  private holdInode(entity: EntityId, pid: number, inode: number): void {
     this.dropInode(entity);
     const previous = this.inodes.get(inode);
     // The kernel may reuse a removed cgroup's inode: the newest directory holds it.
     if (previous !== undefined) this.inodeOf.delete(previous);
     this.inodes.set(inode, entity);
     this.inodeOf.set(entity, { inode, pid });
+  }
+
+  /** Records an inode found from candidate paths, unless a PID or other paths have come since. */
+  setInodeFromPaths(entity: EntityId, paths: readonly string[], inode: number): void {
+    if (!this.store.has(entity) || this.pidOf(entity) !== undefined || pathsKey(this.cgroupPathsOf(entity)) !== pathsKey(paths)) return;
+    this.holdInode(entity, 0, inode);
   }
 
   /** The entity whose cgroup directory has this inode. */
@@ -122,6 +142,12 @@ export class OriginIndex {
     return undefined;
   }
 
+  /** A source's candidate cgroup paths for the entity (the first source that has any). */
+  cgroupPathsOf(entity: EntityId): readonly string[] | undefined {
+    for (const facts of this.facts.get(entity)?.values() ?? []) if ((facts.cgroupPaths?.length ?? 0) > 0) return facts.cgroupPaths;
+    return undefined;
+  }
+
   /** Entities with facts, addresses and inodes held (for metrics and tests). */
   get sizes(): { entities: number; ips: number; inodes: number } {
     return { entities: this.facts.size, ips: this.ipClaims.size, inodes: this.inodes.size };
@@ -136,8 +162,9 @@ export class OriginIndex {
     return entity !== undefined && this.store.has(entity) ? entity : undefined;
   }
 
-  private record(entity: EntityId, source: string, facts: OriginFacts | undefined): PidChange | undefined {
+  private record(entity: EntityId, source: string, facts: OriginFacts | undefined): InodeLookup | undefined {
     const pidBefore = this.pidOf(entity);
+    const pathsBefore = pathsKey(this.cgroupPathsOf(entity));
     let bySource = this.facts.get(entity);
     const before = bySource?.get(source);
     this.reclaimIps(entity, source, before?.ips ?? EMPTY, facts?.ips ?? EMPTY);
@@ -149,7 +176,9 @@ export class OriginIndex {
       bySource.set(source, facts);
     }
     const pid = this.pidOf(entity);
-    return pid !== undefined && pid !== pidBefore ? { entity, pid } : undefined;
+    if (pid !== undefined) return pid !== pidBefore ? { entity, pid } : undefined;
+    const paths = this.cgroupPathsOf(entity);
+    return paths !== undefined && (pathsKey(paths) !== pathsBefore || pidBefore !== undefined) ? { entity, paths } : undefined;
   }
 
   /** Moves a source's address claims for an entity from `before` to `after`, keeping the age of those it keeps. */
@@ -188,5 +217,9 @@ export class OriginIndex {
 }
 
 function isEmpty(facts: OriginFacts): boolean {
-  return (facts.pid === undefined || facts.pid === 0) && (facts.ips?.length ?? 0) === 0 && (facts.podContainers?.length ?? 0) === 0;
+  return (facts.pid === undefined || facts.pid === 0) && (facts.ips?.length ?? 0) === 0 && (facts.podContainers?.length ?? 0) === 0 && (facts.cgroupPaths?.length ?? 0) === 0;
+}
+
+function pathsKey(paths: readonly string[] | undefined): string {
+  return paths === undefined ? '' : paths.join('\n');
 }

@@ -41,6 +41,31 @@ function setup() {
 }
 
 describe('OriginResolver', () => {
+  it('a cgroup inode of a container no source gives a PID for, from the first candidate path that is a directory', async () => {
+    const { resolver, push } = setup();
+    const path = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b.slice/crio-${A}.scope`;
+    mkdirSync(join(cgroup, 'memory', path), { recursive: true });
+    writeFileSync(join(cgroup, 'memory', 'not-a-dir'), '');
+    push([info(`container_id://${A}`, { cgroupPaths: ['/missing', '/not-a-dir', '/../escape', path] }, 'kubelet')]);
+    await resolver.settled();
+    const inode = inodeOf(path);
+    expect(resolver.resolve({ kind: 'cgroup_inode', inode })).toEqual({ containerId: A, entity: `container_id://${A}` });
+    // Once a runtime reports its PID, the PID's cgroup is the one that counts.
+    processIn(300, '/machine.slice/other');
+    push([info(`container_id://${A}`, { pid: 300 })]);
+    await resolver.settled();
+    expect(resolver.resolve({ kind: 'cgroup_inode', inode: inodeOf('/machine.slice/other') })?.entity).toBe(`container_id://${A}`);
+    expect(resolver.resolve({ kind: 'cgroup_inode', inode })).toBeUndefined();
+  });
+
+  it('no candidate path exists: no inode, and nothing else is named', async () => {
+    const { resolver, push, store } = setup();
+    push([info(`container_id://${B}`, { cgroupPaths: ['/kubepods/besteffort/podx/none'] }, 'kubelet')]);
+    await resolver.settled();
+    expect(store.has(`container_id://${B}`)).toBe(true);
+    expect(resolver.index.sizes.inodes).toBe(0);
+  });
+
   it('a PID through the container ID its cgroup names', () => {
     const { resolver, push } = setup();
     processIn(100, `/docker/${A}`);

@@ -57,16 +57,23 @@ export class OriginResolver {
     this.pids = ttl > 0 ? boundedCache<number, PidMemo>({ max: 10_000, ttlMs: ttl }) : undefined;
   }
 
-  /** Takes a batch the store has just processed; looks up the cgroup inode of each newly started container. */
+  /**
+   * Takes a batch the store has just processed; looks up the cgroup inode of each newly started
+   * container: from its init PID, or, for a container no source gives a PID for (the kubelet
+   * alone, on a CRI-O node), from the candidate paths its source derived.
+   */
   ingest(infos: readonly TagInfo[]): void {
-    for (const { entity, pid } of this.index.apply(infos)) {
-      const lookup = this.inodes
-        .inodeOfPid(pid)
-        .then((inode) => {
-          if (inode !== undefined) this.index.setInode(entity, pid, inode);
-        })
-        .catch((error: unknown) => this.logger.debug({ entity, pid, error: causeMessage(error) }, 'cgroup inode lookup failed'))
-        .finally(() => this.pending.delete(lookup));
+    for (const change of this.index.apply(infos)) {
+      const { entity } = change;
+      const found =
+        'pid' in change
+          ? this.inodes.inodeOfPid(change.pid).then((inode) => {
+              if (inode !== undefined) this.index.setInode(entity, change.pid, inode);
+            })
+          : this.inodes.inodeOfPaths(change.paths).then((inode) => {
+              if (inode !== undefined) this.index.setInodeFromPaths(entity, change.paths, inode);
+            });
+      const lookup = found.catch((error: unknown) => this.logger.debug({ entity, error: causeMessage(error) }, 'cgroup inode lookup failed')).finally(() => this.pending.delete(lookup));
       this.pending.add(lookup);
     }
   }

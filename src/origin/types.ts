@@ -49,6 +49,12 @@ export interface PodContainerFact {
 export interface OriginFacts {
   /** The host PID of the container's init process (0 or absent when not running): its cgroup gives the inode. */
   readonly pid?: number;
+  /**
+   * Where the container's cgroup directory may be, relative to the cgroup hierarchy's root, from a
+   * source that knows no PID (the kubelet, from the pod's UID and QoS class and the runtime's ID):
+   * the first that exists gives the inode, while no source reports a PID.
+   */
+  readonly cgroupPaths?: readonly string[];
   /** The entity's own addresses (never a host-network pod's or container's), canonical text form. */
   readonly ips?: readonly string[];
   /** For a pod entity: its containers by name. */

@@ -22,7 +22,7 @@ import type { PodContainerIndex } from '../cluster-agent/ports.js';
 import { createHash } from 'node:crypto';
 import { KubeletTlsError, parseJsonBytes, parsePodList } from './client.js';
 import { KUBELET_SOURCE, extractPod, podFingerprint, podUidOf, type KubeletExtractOptions } from './extract.js';
-import { podOrigin, podOriginFingerprint } from './origin.js';
+import { containerCgroupPaths, podOrigin, podOriginFingerprint } from './origin.js';
 import { scanPodList } from './pod-list-scan.js';
 
 /** What the collector needs of a client (KubeletClient; a fake in tests). */
@@ -242,7 +242,7 @@ export class KubeletCollector implements Collector, PodContainerIndex {
       this.counters.podsExtracted++;
       this.changedPods.push(uid);
       if (extracted.problems.length > 0) ctx.logger.debug({ pod: uid, problems: extracted.problems }, 'pod metadata partly unusable');
-      out.push(...withPodOrigin(extracted.infos, podOrigin(item.raw)));
+      out.push(...withOrigins(extracted.infos, podOrigin(item.raw), containerCgroupPaths(item.raw)));
       const gone = new Set<EntityId>(extracted.staleContainers);
       if (previous) for (const id of previous.entities) gone.add(id);
       for (const id of extracted.entities) gone.delete(id);
@@ -268,13 +268,18 @@ export class KubeletCollector implements Collector, PodContainerIndex {
   }
 }
 
-/** Waits for `work` unless the signal aborts first; the work itself goes on (others share it). */
-/** The pod's TagInfo (the first) carries its origin facts. */
-function withPodOrigin(infos: readonly TagInfo[], origin: OriginFacts | undefined): readonly TagInfo[] {
+/** The pod's TagInfo (the first) carries its origin facts; each running container its cgroup paths. */
+function withOrigins(infos: readonly TagInfo[], origin: OriginFacts | undefined, cgroupPaths: ReadonlyMap<EntityId, readonly string[]>): readonly TagInfo[] {
   const [pod, ...containers] = infos;
-  return origin && pod ? [{ ...pod, origin }, ...containers] : infos;
+  if (!pod) return infos;
+  const withPaths = containers.map((info) => {
+    const paths = cgroupPaths.get(info.entity);
+    return paths ? { ...info, origin: { cgroupPaths: paths } } : info;
+  });
+  return [origin ? { ...pod, origin } : pod, ...withPaths];
 }
 
+/** Waits for `work` unless the signal aborts first; the work itself goes on (others share it). */
 function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {

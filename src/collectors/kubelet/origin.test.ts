@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { podOrigin, podOriginFingerprint } from './origin.js';
+import { containerCgroupPaths, podOrigin, podOriginFingerprint } from './origin.js';
 
 type Pod = Record<string, Record<string, unknown>> & { metadata: { name: string } };
 const load = (name: string) => (JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8')) as { items: Pod[] }).items;
@@ -55,5 +55,32 @@ describe('podOriginFingerprint', () => {
     expect(podOriginFingerprint({ ...pod, status: { ...pod.status, podIP: undefined, podIPs: undefined } })).not.toBe(base);
     expect(podOriginFingerprint({ ...pod, spec: { ...pod.spec, hostNetwork: true } })).not.toBe(base);
     expect(podOriginFingerprint(structuredClone(pod))).toBe(base);
+  });
+});
+
+describe('containerCgroupPaths', () => {
+  it("a running container's cgroup directory under either driver, by the pod's QoS class and UID (real containerd pod)", () => {
+    const pod = byName(real, 'e2e-hpa-6cd8d99884-tggnr');
+    const id = '77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83';
+    // Written from the kubelet's layout: systemd `kubepods-burstable-pod<uid with _>.slice` and the
+    // runtime's `cri-containerd-<id>.scope`; cgroupfs `/kubepods/burstable/pod<uid>/<id>`.
+    expect([...containerCgroupPaths(pod)]).toEqual([
+      [
+        `container_id://${id}`,
+        [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3ea3ef66_5f89_43b7_b88b_6ee26f5b18a4.slice/cri-containerd-${id}.scope`, `/kubepods/burstable/pod3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4/${id}`],
+      ],
+    ]);
+  });
+
+  it('CRI-O and Guaranteed pods; every class when none is given; nothing for a container not running or a malformed pod', () => {
+    const id = 'ab'.repeat(32);
+    const running = { name: 'c', containerID: `cri-o://${id}`, state: { running: { startedAt: 'x' } } };
+    const pod = (status: Record<string, unknown>) => ({ metadata: { uid: '11-22' }, status });
+    expect(containerCgroupPaths(pod({ qosClass: 'Guaranteed', containerStatuses: [running] })).get(`container_id://${id}`)).toEqual([`/kubepods.slice/kubepods-pod11_22.slice/crio-${id}.scope`, `/kubepods/pod11-22/${id}`]);
+    expect(containerCgroupPaths(pod({ containerStatuses: [running] })).get(`container_id://${id}`)).toHaveLength(6);
+    expect(containerCgroupPaths(pod({ containerStatuses: [{ ...running, state: { waiting: {} } }] })).size).toBe(0);
+    expect(containerCgroupPaths(pod({ containerStatuses: [{ ...running, containerID: 'cri-o://../../etc' }] })).size).toBe(0);
+    expect(containerCgroupPaths({ metadata: { uid: '../x' }, status: { containerStatuses: [running] } }).size).toBe(0);
+    expect(containerCgroupPaths('garbage').size).toBe(0);
   });
 });

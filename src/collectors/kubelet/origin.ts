@@ -6,6 +6,7 @@
  * of its own, so an IP never resolves to it.
  */
 import { containerEntityId, CONTAINER_PREFIX } from '../../entity.js';
+import type { EntityId } from '../../types.js';
 import { canonicalIp } from '../../origin/parse.js';
 import type { OriginFacts, PodContainerFact, PodContainerKind } from '../../origin/types.js';
 import { arrayOf, isRecord } from '../json-fields.js';
@@ -55,4 +56,56 @@ function podAddresses(status: Record<string, unknown>): string[] {
     if (ip !== undefined) out.add(ip);
   }
   return [...out];
+}
+
+/**
+ * For each running container of a pod, where the kubelet puts its cgroup directory (relative to
+ * the hierarchy's root), for a node where no runtime collector reports its PID (CRI-O): the pod's
+ * slice or folder by QoS class and UID, then the runtime's scope (systemd driver) or the bare ID
+ * (cgroupfs driver). Both drivers are listed, the pod's own class first; the resolver stats them
+ * in order. Only containers with a `running` state: a waiting one has no directory yet.
+ */
+export function containerCgroupPaths(raw: unknown): Map<EntityId, readonly string[]> {
+  const out = new Map<EntityId, readonly string[]>();
+  if (!isRecord(raw) || !isRecord(raw.metadata) || typeof raw.metadata.uid !== 'string') return out;
+  const uid = raw.metadata.uid;
+  if (!/^[A-Za-z0-9-]+$/.test(uid)) return out;
+  const status = isRecord(raw.status) ? raw.status : {};
+  const qos = typeof status.qosClass === 'string' ? status.qosClass.toLowerCase() : '';
+  const classes = QOS_CLASSES.includes(qos) ? [qos] : QOS_CLASSES;
+  for (const [list] of STATUS_LISTS) {
+    for (const cs of arrayOf(status[list])) {
+      if (!isRecord(cs) || typeof cs.containerID !== 'string' || !isRecord(cs.state) || !isRecord(cs.state.running)) continue;
+      const sep = cs.containerID.indexOf('://');
+      const runtime = sep > 0 ? cs.containerID.slice(0, sep) : '';
+      const id = sep > 0 ? cs.containerID.slice(sep + 3) : cs.containerID;
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const scope = SCOPE_PREFIX[runtime];
+      const paths: string[] = [];
+      for (const qosClass of classes) {
+        if (scope !== undefined) paths.push(`${systemdPodSlice(qosClass, uid)}/${scope}${id}.scope`);
+        paths.push(`${cgroupfsPodDir(qosClass, uid)}/${id}`);
+      }
+      out.set(containerEntityId(id), paths);
+    }
+  }
+  return out;
+}
+
+/** Guaranteed pods sit directly under kubepods; the other classes under a folder of their own. */
+const QOS_CLASSES: readonly string[] = ['guaranteed', 'burstable', 'besteffort'];
+
+/** The systemd scope each CRI runtime makes for a container (`<prefix><id>.scope`). */
+const SCOPE_PREFIX: Readonly<Record<string, string>> = { 'cri-o': 'crio-', crio: 'crio-', containerd: 'cri-containerd-', docker: 'docker-' };
+
+/** `/kubepods.slice[/kubepods-<class>.slice]/kubepods[-<class>]-pod<uid, _ for ->.slice` */
+function systemdPodSlice(qosClass: string, uid: string): string {
+  const escaped = uid.replaceAll('-', '_');
+  if (qosClass === 'guaranteed') return `/kubepods.slice/kubepods-pod${escaped}.slice`;
+  return `/kubepods.slice/kubepods-${qosClass}.slice/kubepods-${qosClass}-pod${escaped}.slice`;
+}
+
+/** `/kubepods[/<class>]/pod<uid>` */
+function cgroupfsPodDir(qosClass: string, uid: string): string {
+  return qosClass === 'guaranteed' ? `/kubepods/pod${uid}` : `/kubepods/${qosClass}/pod${uid}`;
 }

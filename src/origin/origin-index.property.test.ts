@@ -1,7 +1,7 @@
 /**
  * The origin index beside a real TagStore, against a plain reference model: random sequences of
- * adds (with origin facts), dead reports, deletes, prunes, clock steps and inode lookups from
- * several sources. After every step each lookup (every address, pod container and inode) must
+ * adds (with origin facts), dead reports, deletes, prunes, clock steps and inode lookups (by PID,
+ * and by the kubelet's candidate cgroup paths) from several sources. After every step each lookup (every address, pod container and inode) must
  * give the model's answer, and never an entity the store does not have; after a prune the index
  * holds no entity the store has removed.
  */
@@ -28,7 +28,11 @@ type Op =
   | { kind: 'delete'; source: string; entity: string }
   | { kind: 'prune'; sweep: boolean }
   | { kind: 'advance'; ms: number }
-  | { kind: 'inode'; entity: string; pidDelta: number; inode: number };
+  | { kind: 'inode'; entity: string; pidDelta: number; inode: number }
+  | { kind: 'inodeFromPaths'; entity: string; stale: boolean; inode: number };
+
+const PATH_SETS: ReadonlyArray<readonly string[]> = [['/a'], ['/b'], ['/a', '/b']];
+const pathsKey = (paths: readonly string[] | undefined): string => (paths ?? []).join(',');
 
 const ipsArb = fc.uniqueArray(fc.constantFrom(...IPS), { maxLength: 2 });
 const containerFactsArb: fc.Arbitrary<OriginFacts | undefined> = fc.option(
@@ -48,8 +52,13 @@ const podFactsArb: fc.Arbitrary<OriginFacts | undefined> = fc.option(
 const addArb = (kind: 'add' | 'dead'): fc.Arbitrary<Op> =>
   fc.oneof(
     fc.record({ kind: fc.constant(kind), source: fc.constant('docker'), entity: fc.constantFrom(...CONTAINERS), origin: containerFactsArb }),
-    // The orchestrator knows no PIDs; only addresses.
-    fc.record({ kind: fc.constant(kind), source: fc.constant('kubelet'), entity: fc.constantFrom(...CONTAINERS), origin: fc.option(fc.record({ ips: ipsArb }), { nil: undefined }) }),
+    // The orchestrator knows no PIDs; addresses, and where the container's cgroup may be.
+    fc.record({
+      kind: fc.constant(kind),
+      source: fc.constant('kubelet'),
+      entity: fc.constantFrom(...CONTAINERS),
+      origin: fc.option(fc.record({ ips: ipsArb, cgroupPaths: fc.constantFrom(...PATH_SETS) }, { requiredKeys: ['ips'] }), { nil: undefined }),
+    }),
     fc.record({ kind: fc.constant(kind), source: fc.constant('kubelet'), entity: fc.constantFrom(...PODS), origin: podFactsArb }),
   );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -61,6 +70,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 250 }) }) },
   // pidDelta 0: the lookup of the current PID finishes; otherwise one of a PID since replaced.
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('inode' as const), entity: fc.constantFrom(...CONTAINERS), pidDelta: fc.constantFrom(0, 0, 1), inode: fc.constantFrom(...INODES) }) },
+  // stale: a lookup of paths the container no longer has finishes.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('inodeFromPaths' as const), entity: fc.constantFrom(...CONTAINERS), stale: fc.boolean(), inode: fc.constantFrom(...INODES) }) },
 );
 
 interface ModelEntity {
@@ -117,6 +128,20 @@ class Model {
 
   setInode(entity: string, pid: number, inode: number): void {
     if (!this.entities.has(entity) || this.pid(entity) !== pid) return;
+    this.hold(entity, inode);
+  }
+
+  paths(entity: string): readonly string[] | undefined {
+    return this.entities.get(entity)?.facts.get('kubelet')?.cgroupPaths;
+  }
+
+  /** Only while no PID is known, and only for the paths the container has now. */
+  setInodeFromPaths(entity: string, paths: readonly string[], inode: number): void {
+    if (!this.entities.has(entity) || this.pid(entity) !== undefined || pathsKey(this.paths(entity)) !== pathsKey(paths)) return;
+    this.hold(entity, inode);
+  }
+
+  private hold(entity: string, inode: number): void {
     for (const [i, holder] of this.inodes) if (holder === entity) this.inodes.delete(i);
     this.inodes.set(inode, entity);
   }
@@ -170,7 +195,7 @@ describe('OriginIndex agrees with the store through random adds, deletes and pru
             model.prune(clock.now());
             if (op.sweep) {
               index.sweep();
-              const withFacts = [...model.entities.values()].filter((e) => [...e.facts.values()].some((f) => f && ((f.pid ?? 0) > 0 || (f.ips?.length ?? 0) > 0 || (f.podContainers?.length ?? 0) > 0)));
+              const withFacts = [...model.entities.values()].filter((e) => [...e.facts.values()].some((f) => f && ((f.pid ?? 0) > 0 || (f.ips?.length ?? 0) > 0 || (f.podContainers?.length ?? 0) > 0 || (f.cgroupPaths?.length ?? 0) > 0)));
               expect(index.sizes.entities).toBe(withFacts.length);
               for (const [, entity] of index.ipEntries()) expect(store.has(entity)).toBe(true);
             }
@@ -180,6 +205,11 @@ describe('OriginIndex agrees with the store through random adds, deletes and pru
             const pid = (model.pid(op.entity) ?? 0) + op.pidDelta;
             index.setInode(op.entity, pid, op.inode);
             model.setInode(op.entity, pid, op.inode);
+          } else if (op.kind === 'inodeFromPaths') {
+            const current = model.paths(op.entity) ?? ['/a'];
+            const paths = op.stale ? (PATH_SETS.find((p) => pathsKey(p) !== pathsKey(current)) as readonly string[]) : current;
+            index.setInodeFromPaths(op.entity, paths, op.inode);
+            model.setInodeFromPaths(op.entity, paths, op.inode);
           }
           for (const id of [...CONTAINERS, ...PODS]) expect(store.has(id)).toBe(model.entities.has(id));
           for (const ip of IPS) expect(index.byIp(ip)).toBe(model.byIp(ip));

@@ -10,6 +10,7 @@ import { compileRules } from '../../rules.js';
 import { LocalTagger } from '../../tagger/local-tagger.js';
 import { ContainerdClient } from './client.js';
 import { ContainerdCollector } from './collector.js';
+import { LazyContainerdApi } from './lazy-client.js';
 import { waitForValue } from '../../test-support/wait.js';
 
 const run = promisify(execFile);
@@ -72,7 +73,8 @@ describe.skipIf(!SOCKET)('containerd collector against real containerd', () => {
 
   beforeAll(async () => {
     collector = new ContainerdCollector({
-      api: new ContainerdClient({ socket: SOCKET as string }),
+      // As the factory makes it: the gRPC client made at the first call (lazy-client.ts).
+      api: new LazyContainerdApi(`unix://${SOCKET as string}`, async () => new ContainerdClient({ socket: SOCKET as string })),
       socket: SOCKET as string,
       excludeNamespaces: ['moby'],
       labelRules: compileRules({ k: 'k' }, 'label', 'containerd.labels_as_tags'),

@@ -3,8 +3,8 @@
  */
 import { compileRules } from '../../rules.js';
 import type { CollectorFactory } from '../factory.js';
-import { ContainerdClient } from './client.js';
 import { ContainerdCollector, CONTAINERD_SOURCE } from './collector.js';
+import { LazyContainerdApi } from './lazy-client.js';
 
 export const containerdCollectorFactory: CollectorFactory = {
   name: CONTAINERD_SOURCE,
@@ -12,7 +12,8 @@ export const containerdCollectorFactory: CollectorFactory = {
   create: (deps, autodetect) => {
     const c = deps.config.containerd;
     return new ContainerdCollector({
-      api: new ContainerdClient({ socket: c.socket }),
+      // gRPC and the protos load once the socket is found (lazy-client.ts).
+      api: new LazyContainerdApi(`unix://${c.socket}`, async () => new (await import('./client.js')).ContainerdClient({ socket: c.socket })),
       socket: c.socket,
       namespaces: c.namespaces,
       excludeNamespaces: c.exclude_namespaces,

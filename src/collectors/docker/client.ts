@@ -98,6 +98,11 @@ export class DockerClient {
     }
   }
 
+  /** The negotiated version, reading `/version` first when no call has yet (a fetch before any session). */
+  async ensureNegotiated(signal?: AbortSignal): Promise<string> {
+    return this.version ?? this.negotiate(signal);
+  }
+
   /** Reads `/version` (unversioned path) and fixes the version of every later request. */
   async negotiate(signal?: AbortSignal): Promise<string> {
     const { value: daemon, serverTimeMs } = await this.getDated('/version', decodeVersion, signal);

@@ -142,7 +142,7 @@ export class DockerCollector implements Collector {
   /** Inspects one container on a cache miss. A stopped container's tags come with their delete. */
   async fetch(entity: EntityId, ctx: CollectorContext, signal: AbortSignal): Promise<FetchResult> {
     if (!entity.startsWith(CONTAINER_PREFIX)) return { found: false };
-    if (!this.client.apiVersion) await this.client.negotiate(signal);
+    await this.client.ensureNegotiated(signal);
     const inspect = await this.client.inspect(entity.slice(CONTAINER_PREFIX.length), signal);
     this.counters.inspects++;
     if (!inspect) return { found: false };

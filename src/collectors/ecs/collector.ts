@@ -93,6 +93,8 @@ export class EcsCollector implements Collector {
   private readonly taskTags: boolean;
   private readonly replaceColon: boolean;
   private readonly containerEnv: ContainerEnvSource | undefined;
+  /** Hosts a container's v4 URI may name besides link-local and loopback: the configured endpoints'. */
+  private readonly trustedHosts: readonly string[];
   private readonly cacheTtlMs: number;
   private readonly localTtlMs: number;
   private readonly unreachableMs: number;
@@ -115,6 +117,7 @@ export class EcsCollector implements Collector {
     this.taskTags = options.taskTags;
     this.replaceColon = options.replaceColon === true;
     this.containerEnv = options.taskCollection === false ? undefined : options.containerEnv;
+    this.trustedHosts = hostsOf([options.client.metadataUriV4, options.client.agentUrl]);
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.localTtlMs = options.localTtlMs ?? 2_000;
     this.unreachableMs = options.unreachableMs ?? 30_000;
@@ -251,7 +254,7 @@ export class EcsCollector implements Collector {
           this.counters.requests++;
           return this.client.taskV4(uri, this.taskTags, signal);
         },
-        trustedHosts: this.trustedHosts(),
+        trustedHosts: this.trustedHosts,
         signal,
         logger: ctx.logger,
       });
@@ -264,19 +267,6 @@ export class EcsCollector implements Collector {
     } finally {
       release();
     }
-  }
-
-  /** Hosts a container's v4 URI may name besides link-local and loopback: the configured endpoints'. */
-  private trustedHosts(): string[] {
-    const hosts: string[] = [];
-    for (const url of [this.client.metadataUriV4, this.client.agentUrl]) {
-      try {
-        if (url) hosts.push(new URL(url).hostname);
-      } catch {
-        // Not a URL: nothing to trust.
-      }
-    }
-    return hosts;
   }
 
   private withOrigins(raw: unknown, launchType?: string, parsed?: EcsTask): EcsTask | undefined {
@@ -344,6 +334,19 @@ export class EcsCollector implements Collector {
       return { available: false, reason: `no ECS_CONTAINER_METADATA_URI[_V4], and the ECS agent at ${this.client.agentUrl} does not answer: ${causeMessage(error)}` };
     }
   }
+}
+
+/** The host names of the URLs among `urls` (empty or malformed ones name none). */
+function hostsOf(urls: readonly string[]): string[] {
+  const hosts: string[] = [];
+  for (const url of urls) {
+    try {
+      if (url) hosts.push(new URL(url).hostname);
+    } catch {
+      // Not a URL: nothing to trust.
+    }
+  }
+  return hosts;
 }
 
 function contains(task: EcsTask, entity: EntityId): boolean {

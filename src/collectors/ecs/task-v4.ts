@@ -29,15 +29,11 @@ export interface ContainerEnvSource {
   close(): Promise<void>;
 }
 
-/** Env from Docker's inspect (`Config.Env`), the API version negotiated at first use (again after a failure). */
-export function dockerContainerEnv(client: Pick<DockerClient, 'inspect' | 'negotiate' | 'apiVersion' | 'close'>): ContainerEnvSource {
-  let negotiating: Promise<string> | undefined;
+/** Env from Docker's inspect (`Config.Env`), the API version negotiated at the first call. */
+export function dockerContainerEnv(client: Pick<DockerClient, 'inspect' | 'ensureNegotiated' | 'close'>): ContainerEnvSource {
   return {
     env: async (id, signal) => {
-      if (client.apiVersion === undefined) {
-        negotiating ??= client.negotiate(signal).finally(() => (negotiating = undefined));
-        await negotiating;
-      }
+      await client.ensureNegotiated(signal);
       return (await client.inspect(id, signal))?.Config.Env;
     },
     close: () => client.close(),
